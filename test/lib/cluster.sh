@@ -1,0 +1,76 @@
+# test/lib/cluster.sh: shared set-up for the test, demo and benchmark commands.
+#
+# Source it, then: um_install_packages PKG...; um_build_install;
+# um_start_cluster NAME [TCP_PORT]; um_stop_clusters (also run on exit).
+# Clusters run as the postgres OS user in a private temporary directory and
+# listen on a unix socket there (plus 127.0.0.1 when a TCP port is given).
+
+PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
+UM_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+UM_CLUSTERS=()
+UM_TMP=${UM_TMP:-$(mktemp -d /tmp/user_metadata.XXXXXX)}
+chmod 755 "$UM_TMP"
+
+um_log() { printf '== %s\n' "$*" >&2; }
+
+# Install the Debian packages that are missing; apt-get update only if needed.
+um_install_packages() {
+	local missing=() pkg
+	for pkg in "$@"; do
+		dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+	done
+	[ ${#missing[@]} -eq 0 ] && return 0
+	um_log "installing ${missing[*]}"
+	apt-get update -qq >/dev/null &&
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+um_build_install() {
+	um_log "building and installing the extension"
+	make -C "$UM_ROOT" -s PG_CONFIG="$PGBIN/pg_config" "$@" >/dev/null &&
+		make -C "$UM_ROOT" -s PG_CONFIG="$PGBIN/pg_config" "$@" install >/dev/null
+}
+
+# um_start_cluster NAME [TCP_PORT]: start a throwaway cluster; sets
+# <NAME>_HOST, <NAME>_PORT and <NAME>_DIR.  Extra postgres settings can be
+# passed in UM_PG_OPTS.
+um_start_cluster() {
+	local name=$1 tcp=${2:-} dir port listen=''
+	dir="$UM_TMP/$name"
+	mkdir -p "$dir" && chown postgres: "$dir" && chmod 700 "$dir"
+	port=${tcp:-5432}
+	[ -n "$tcp" ] && listen=127.0.0.1
+	runuser -u postgres -- "$PGBIN/initdb" -D "$dir/data" -U postgres -A trust \
+		--no-sync -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 || {
+		cat "$dir/initdb.log" >&2
+		return 1
+	}
+	runuser -u postgres -- "$PGBIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
+		-o "-c listen_addresses='$listen' -p $port -k $dir -c fsync=off ${UM_PG_OPTS:-}" \
+		start >/dev/null || {
+		cat "$dir/server.log" >&2
+		return 1
+	}
+	UM_CLUSTERS+=("$dir")
+	printf -v "${name}_HOST" '%s' "$dir"
+	printf -v "${name}_PORT" '%s' "$port"
+	printf -v "${name}_DIR" '%s' "$dir"
+}
+
+um_stop_cluster() {
+	local dir=$1
+	[ -f "$dir/data/postmaster.pid" ] &&
+		runuser -u postgres -- "$PGBIN/pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null 2>&1
+	return 0
+}
+
+um_stop_clusters() {
+	local dir
+	for dir in "${UM_CLUSTERS[@]}"; do
+		um_stop_cluster "$dir"
+	done
+	UM_CLUSTERS=()
+	[ -n "${UM_KEEP_TMP:-}" ] || rm -rf "$UM_TMP"
+}
+
+trap um_stop_clusters EXIT
