@@ -5,12 +5,13 @@ EXTENSION = user_metadata
 MODULE_big = user_metadata
 OBJS = \
 	src/user_metadata.o \
-	src/jsonb_merge.o
+	src/jsonb_merge.o \
+	src/store.o
 
 DATA = \
 	sql/user_metadata--1.0.sql
 
-REGRESS = setup jsonb_merge jsonb_merge_patch
+REGRESS = setup jsonb_merge jsonb_merge_patch store
 REGRESS_OPTS = --inputdir=. --outputdir=test/regress
 
 # Server headers count as system headers: -Wextra judges our code, not theirs.

@@ -432,12 +432,12 @@ json_type_name(const Jsonb *jb)
 }
 
 void
-require_json_object(const Jsonb *jb, const char *what)
+require_json_object(const Jsonb *jb, const char *argname)
 {
 	if (!JB_ROOT_IS_OBJECT(jb))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%s must be a JSON object", what),
+				 errmsg("argument \"%s\" must be a JSON object", argname),
 				 errdetail("It is a JSON %s.", json_type_name(jb)),
 				 errhint("User metadata is an object of root keys, such as {\"theme\": \"dark\"}.")));
 }
@@ -455,9 +455,9 @@ merge_root(Jsonb *stored, Jsonb *patch)
 	if (stored != NULL && is_json_null(stored))
 		stored = NULL;
 	if (stored != NULL)
-		require_json_object(stored, "argument \"stored\"");
+		require_json_object(stored, "stored");
 	if (patch != NULL)
-		require_json_object(patch, "argument \"patch\"");
+		require_json_object(patch, "patch");
 	return merge_objects(stored, patch, false);
 }
 

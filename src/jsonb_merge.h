@@ -19,8 +19,8 @@
  */
 extern Jsonb *merge_root(Jsonb *stored, Jsonb *patch);
 
-/* Raise 22023 unless jb is a JSON object; what names the value for the user */
-extern void require_json_object(const Jsonb *jb, const char *what);
+/* Raise 22023 unless jb, the argument argname, is a JSON object */
+extern void require_json_object(const Jsonb *jb, const char *argname);
 
 /* "object", "array", "string", "number", "boolean" or "null" */
 extern const char *json_type_name(const Jsonb *jb);
