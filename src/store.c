@@ -116,17 +116,21 @@ run_statement(StoreStatement stmt, Datum *values, bool read_only)
 		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(rc));
 }
 
-/* The first column of the first result row, copied out of SPI, or NULL */
-static Jsonb *
-result_document(void)
+/*
+ * The first column of the first result row copied out of SPI, or 0 for no
+ * row.  It may carry a short varlena header, so callers detoast it only
+ * after SPI_finish, in their own memory context.
+ */
+static Datum
+result_datum(void)
 {
 	bool		isnull;
 	Datum		value;
 
 	if (SPI_processed == 0)
-		return NULL;
+		return (Datum) 0;
 	value = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-	return isnull ? NULL : DatumGetJsonbP(SPI_datumTransfer(value, false, -1));
+	return isnull ? (Datum) 0 : SPI_datumTransfer(value, false, -1);
 }
 
 static void
@@ -148,6 +152,7 @@ static Jsonb *
 write_document(StoreStatement stmt, text *app_id, text *user_id, Jsonb *document)
 {
 	Datum		values[3];
+	Datum		stored;
 	Jsonb	   *result;
 
 	values[0] = PointerGetDatum(app_id);
@@ -156,10 +161,11 @@ write_document(StoreStatement stmt, text *app_id, text *user_id, Jsonb *document
 
 	SPI_connect();
 	run_statement(stmt, values, false);
-	result = result_document();
+	stored = result_datum();
 	SPI_finish();
 
 	/* raising here rolls the write back with the statement */
+	result = DatumGetJsonbP(stored);
 	check_document_size(result);
 	return result;
 }
@@ -168,17 +174,17 @@ Jsonb *
 store_get(text *app_id, text *user_id)
 {
 	Datum		values[2];
-	Jsonb	   *result;
+	Datum		stored;
 
 	values[0] = PointerGetDatum(app_id);
 	values[1] = PointerGetDatum(user_id);
 
 	SPI_connect();
 	run_statement(STMT_GET, values, true);
-	result = result_document();
+	stored = result_datum();
 	SPI_finish();
 
-	return result ? result : merge_root(NULL, NULL);
+	return stored ? DatumGetJsonbP(stored) : merge_root(NULL, NULL);
 }
 
 Jsonb *
