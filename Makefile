@@ -6,16 +6,22 @@ MODULE_big = user_metadata
 OBJS = \
 	src/user_metadata.o \
 	src/jsonb_merge.o \
-	src/store.o
+	src/store.o \
+	src/identity.o \
+	src/custom_user_data.o \
+	src/merge_trigger.o \
+	src/notify.o
 
 DATA = \
-	sql/user_metadata--1.0.sql
+	sql/user_metadata--1.0.sql \
+	sql/user_metadata--1.0--1.1.sql
 
 REGRESS = setup jsonb_merge jsonb_merge_patch store
 REGRESS_OPTS = --inputdir=. --outputdir=test/regress
 
 # Server headers count as system headers: -Wextra judges our code, not theirs.
-PG_CPPFLAGS = -Wall -Wextra -Werror -isystem $(includedir_server)
+# fmgr's calling convention passes fcinfo to functions that take no arguments.
+PG_CPPFLAGS = -Wall -Wextra -Wno-unused-parameter -Werror -isystem $(includedir_server)
 EXTRA_CLEAN = test/results
 
 PG_CONFIG ?= pg_config

@@ -1,0 +1,90 @@
+/*-------------------------------------------------------------------------
+ *
+ * identity.c
+ *	  The caller's identity, the way Atlas functions know context.user.id.
+ *
+ * A trusted application tier authenticates the user and names them per
+ * transaction with SET LOCAL user_metadata.user_id; behind PostgREST the
+ * verified JWT's sub claim (request.jwt.claims) serves instead.  Whoever can
+ * run arbitrary SQL can set either, so this is identity for a trusted tier,
+ * not authentication.
+ *
+ * src/identity.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/jsonb.h"
+
+#include "identity.h"
+#include "user_metadata.h"
+
+/* The non-empty sub claim of PostgREST's request.jwt.claims, or NULL */
+static text *
+jwt_subject(void)
+{
+	const char *claims = GetConfigOption("request.jwt.claims", true, false);
+	Jsonb	   *jb;
+	JsonbValue *sub;
+
+	if (claims == NULL || claims[0] == '\0')
+		return NULL;
+	jb = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(claims)));
+	if (!JB_ROOT_IS_OBJECT(jb))
+		return NULL;
+	sub = getKeyJsonValueFromContainer(&jb->root, "sub", 3, NULL);
+	if (sub == NULL || sub->type != jbvString || sub->val.string.len == 0)
+		return NULL;
+	return cstring_to_text_with_len(sub->val.string.val, sub->val.string.len);
+}
+
+text *
+identity_user_id(void)
+{
+	text	   *sub;
+
+	if (um_user_id != NULL && um_user_id[0] != '\0')
+		return cstring_to_text(um_user_id);
+	sub = jwt_subject();
+	if (sub == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
+				 errmsg("no current user is set"),
+				 errdetail("Neither user_metadata.user_id nor the sub claim of request.jwt.claims is set."),
+				 errhint("Have the trusted application tier run SET LOCAL user_metadata.user_id = '<user id>' in the transaction.")));
+	return sub;
+}
+
+text *
+identity_app_id(void)
+{
+	if (um_app_id == NULL || um_app_id[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("user_metadata.app_id must not be empty"),
+				 errhint("Leave it unset for the app \"public\".")));
+	return cstring_to_text(um_app_id);
+}
+
+/*
+ * current_user_id() RETURNS text
+ */
+PG_FUNCTION_INFO_V1(current_user_id);
+Datum
+current_user_id(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_TEXT_P(identity_user_id());
+}
+
+/*
+ * current_app_id() RETURNS text
+ */
+PG_FUNCTION_INFO_V1(current_app_id);
+Datum
+current_app_id(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_TEXT_P(identity_app_id());
+}

@@ -1,0 +1,21 @@
+/*-------------------------------------------------------------------------
+ *
+ * identity.h
+ *	  Who is calling: the user and app a trusted tier set for this session.
+ *
+ * src/identity.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef IDENTITY_H
+#define IDENTITY_H
+
+#include "fmgr.h"
+
+/* user_metadata.user_id, else the sub claim of request.jwt.claims; or 28000 */
+extern text *identity_user_id(void);
+
+/* user_metadata.app_id; 22023 when set empty */
+extern text *identity_app_id(void);
+
+#endif							/* IDENTITY_H */

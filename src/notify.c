@@ -1,0 +1,75 @@
+/*-------------------------------------------------------------------------
+ *
+ * notify.c
+ *	  Change notifications: NOTIFY user_metadata, '{"app_id": ..., "user_id": ...}'
+ *	  for every changed user document, when user_metadata.notify is on.
+ *
+ * Fired as an AFTER ROW trigger on user_metadata.user_metadata, so direct
+ * writes by client roles notify as well as the functions do.  NOTIFY itself
+ * delivers only at commit, never for a rolled-back change, and folds
+ * identical payloads of one transaction into one: at most one notification
+ * per user per transaction.
+ *
+ * src/notify.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "commands/async.h"
+#include "commands/trigger.h"
+#include "lib/stringinfo.h"
+#include "utils/builtins.h"
+#include "utils/json.h"
+#include "utils/rel.h"
+
+#include "user_metadata.h"
+
+#define NOTIFY_CHANNEL "user_metadata"
+
+/* Attribute numbers of app_id and user_id in user_metadata.user_metadata */
+#define ATTNUM_APP_ID 1
+#define ATTNUM_USER_ID 2
+
+static void
+notify_document(HeapTuple tuple, TupleDesc tupdesc)
+{
+	StringInfoData payload;
+	bool		isnull;
+
+	initStringInfo(&payload);
+	appendStringInfoString(&payload, "{\"app_id\": ");
+	escape_json(&payload, TextDatumGetCString(heap_getattr(tuple, ATTNUM_APP_ID, tupdesc, &isnull)));
+	appendStringInfoString(&payload, ", \"user_id\": ");
+	escape_json(&payload, TextDatumGetCString(heap_getattr(tuple, ATTNUM_USER_ID, tupdesc, &isnull)));
+	appendStringInfoChar(&payload, '}');
+	Async_Notify(NOTIFY_CHANNEL, payload.data);
+	pfree(payload.data);
+}
+
+/*
+ * notify_change() RETURNS trigger
+ */
+PG_FUNCTION_INFO_V1(notify_change);
+Datum
+notify_change(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	TupleDesc	tupdesc;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_AFTER(trigdata->tg_event) ||
+		!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("notify_change must be fired AFTER ... FOR EACH ROW")));
+	if (!um_notify)
+		return PointerGetDatum(NULL);
+
+	tupdesc = RelationGetDescr(trigdata->tg_relation);
+	notify_document(trigdata->tg_trigtuple, tupdesc);
+	/* an UPDATE that moves a document to another id changes both */
+	if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
+		notify_document(trigdata->tg_newtuple, tupdesc);
+	return PointerGetDatum(NULL);
+}
