@@ -16,7 +16,7 @@ DATA = \
 	sql/user_metadata--1.0.sql \
 	sql/user_metadata--1.0--1.1.sql
 
-REGRESS = setup jsonb_merge jsonb_merge_patch store
+REGRESS = setup jsonb_merge jsonb_merge_patch store custom_user_data merge_trigger
 REGRESS_OPTS = --inputdir=. --outputdir=test/regress
 
 # Server headers count as system headers: -Wextra judges our code, not theirs.
