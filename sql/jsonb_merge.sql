@@ -59,6 +59,21 @@ SELECT jsonb_merge('{"a":1}', ('{"d":' || repeat('[', 1000) || repeat(']', 1000)
 SELECT jsonb_merge('{"b":1}', '{"a":2}') = '{"a":2,"b":1}'::jsonb AS equal,
 	   jsonb_hash(jsonb_merge('{"b":1}', '{"a":2}')) = jsonb_hash('{"a":2,"b":1}') AS same_hash,
 	   jsonb_merge('{"b":1}', '{"a":2}') @> '{"a":2}' AS contains;
+-- arguments read from a table: short inline headers, compressed and out-of-line TOAST
+CREATE TABLE docs (id int, stored jsonb, patch jsonb);
+ALTER TABLE docs ALTER COLUMN patch SET STORAGE EXTERNAL;
+INSERT INTO docs VALUES
+	(1, '{"a":1}', '{"b":2}'),
+	(2, jsonb_build_object('big', repeat('x', 10000), 'n', 1), '{"n":null}'),
+	(3, (SELECT jsonb_object_agg(md5(i::text), md5((i * 7)::text)) FROM generate_series(1, 300) i),
+		(SELECT jsonb_object_agg(md5(i::text), CASE WHEN i % 2 = 0 THEN NULL ELSE to_jsonb(i) END) FROM generate_series(1, 150) i)),
+	(4, '{}', (SELECT jsonb_object_agg(md5(i::text), i) FROM generate_series(1, 100) i));
+SELECT id, pg_column_size(stored) < octet_length(stored::text) AS stored_compressed,
+	   jsonb_merge(stored, patch) = reference_merge(stored, patch) AS same_value,
+	   canonical(jsonb_merge(stored, patch)) AS canonical,
+	   jsonb_merge(patch, stored) = reference_merge(patch, stored) AS swapped_same_value
+FROM docs ORDER BY id;
+DROP TABLE docs;
 -- errors: SQLSTATE 22023 naming the argument and the JSON type it got
 SELECT jsonb_merge('{}', '[1,2]');
 \echo :LAST_ERROR_SQLSTATE

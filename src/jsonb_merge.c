@@ -40,13 +40,22 @@ typedef struct ObjectCursor
 	uint32		valoff;			/* data offset of the current value */
 } ObjectCursor;
 
-/* One value's bytes, without the alignment padding in front of them */
+/* One value's bytes, and the alignment padding in front of them */
 typedef struct RawValue
 {
 	uint32		type;			/* JENTRY_IS* bits */
-	uint32		len;
+	uint32		len;			/* without the padding */
+	uint32		pad;
 	const char *bytes;
 } RawValue;
+
+/* A pending memcpy: copies of adjacent source bytes to adjacent places coalesce */
+typedef struct CopyRun
+{
+	char	   *dst;
+	const char *src;
+	uint32		len;
+} CopyRun;
 
 typedef struct MergePlan MergePlan;
 
@@ -129,6 +138,7 @@ cursor_value(const ObjectCursor *c, RawValue *value)
 		start = INTALIGN(start);
 	value->bytes = c->data + start;
 	value->len = c->valoff + len - start;
+	value->pad = start - c->valoff;
 	return len;
 }
 
@@ -160,9 +170,13 @@ add_pair(MergePlan *plan, const char *key, uint32 keylen,
 {
 	PlannedPair *pair = &plan->pairs[plan->npairs++];
 
+	/* field by field: a whole-struct copy defeats store forwarding here */
 	pair->key = key;
 	pair->keylen = keylen;
-	pair->value = *value;
+	pair->value.type = value->type;
+	pair->value.len = value->len;
+	pair->value.pad = value->pad;
+	pair->value.bytes = value->bytes;
 	pair->child = child;
 }
 
@@ -321,7 +335,33 @@ plan_merge(MergePlan *plan, const JsonbContainer *base,
 	plan->size = sizeof(uint32) + 2 * plan->npairs * sizeof(JEntry) + off;
 }
 
-/* Write a planned object at out, which must be 4-byte aligned */
+static inline void
+run_flush(CopyRun *run)
+{
+	if (run->len > 0)
+		memcpy(run->dst, run->src, run->len);
+	run->len = 0;
+}
+
+static inline void
+run_copy(CopyRun *run, char *dst, const char *src, uint32 len)
+{
+	if (run->len > 0 && run->src + run->len == src && run->dst + run->len == dst)
+	{
+		run->len += len;
+		return;
+	}
+	run_flush(run);
+	run->dst = dst;
+	run->src = src;
+	run->len = len;
+}
+
+/*
+ * Write a planned object at out, which must be 4-byte aligned.  Unchanged
+ * stretches of an input (keys, and values whose padding comes out the same)
+ * are adjacent in memory, so they go out as one memcpy each.
+ */
 static void
 write_object(const MergePlan *plan, char *out)
 {
@@ -330,13 +370,14 @@ write_object(const MergePlan *plan, char *out)
 	JEntry	   *entries = (JEntry *) (out + sizeof(uint32));
 	char	   *data = out + sizeof(uint32) + 2 * n * sizeof(JEntry);
 	uint32		off = 0;
+	CopyRun		run = {0};
 
 	memcpy(out, &header, sizeof(uint32));
 	for (int i = 0; i < n; i++)
 	{
 		const PlannedPair *pair = &plan->pairs[i];
 
-		memcpy(data + off, pair->key, pair->keylen);
+		run_copy(&run, data + off, pair->key, pair->keylen);
 		off += pair->keylen;
 		entries[i] = make_entry(JENTRY_ISSTRING, pair->keylen, off, i);
 	}
@@ -344,26 +385,33 @@ write_object(const MergePlan *plan, char *out)
 	{
 		const PlannedPair *pair = &plan->pairs[i];
 		uint32		start = off;
+		uint32		pad = 0;
 
 		if (needs_alignment(pair->value.type))
-		{
-			uint32		aligned = INTALIGN(off);
-
-			memset(data + off, 0, aligned - off);
-			off = aligned;
-		}
+			pad = INTALIGN(off) - off;
 		if (pair->child)
 		{
+			memset(data + off, 0, pad);
+			off += pad;
 			write_object(pair->child, data + off);
 			off += pair->child->size;
 		}
+		else if (pad == pair->value.pad)
+		{
+			/* the source's zero padding is exactly what is needed here */
+			run_copy(&run, data + off, pair->value.bytes - pad, pad + pair->value.len);
+			off += pad + pair->value.len;
+		}
 		else
 		{
-			memcpy(data + off, pair->value.bytes, pair->value.len);
+			memset(data + off, 0, pad);
+			off += pad;
+			run_copy(&run, data + off, pair->value.bytes, pair->value.len);
 			off += pair->value.len;
 		}
 		entries[n + i] = make_entry(pair->value.type, off - start, off, n + i);
 	}
+	run_flush(&run);
 }
 
 /*
@@ -462,6 +510,44 @@ merge_root(Jsonb *stored, Jsonb *patch)
 }
 
 /*
+ * Room for a jsonb that arrived with a 1-byte varlena header: such values
+ * are under 127 bytes, and DatumGetJsonbP would palloc a copy of each.
+ */
+typedef union ShortJsonb
+{
+	Jsonb		jb;
+	char		bytes[VARHDRSZ + VARATT_SHORT_MAX];
+} ShortJsonb;
+
+/* Argument argno as a Jsonb, or NULL for SQL NULL */
+static Jsonb *
+jsonb_arg(FunctionCallInfo fcinfo, int argno, ShortJsonb *buf)
+{
+	struct varlena *arg;
+
+	if (PG_ARGISNULL(argno))
+		return NULL;
+	arg = (struct varlena *) PG_GETARG_POINTER(argno);
+	/* a TOAST pointer has a 1-byte header too */
+	if (!VARATT_IS_SHORT(arg) || VARATT_IS_EXTERNAL(arg))
+		return DatumGetJsonbP(PointerGetDatum(arg));
+	SET_VARSIZE(&buf->jb, VARSIZE_SHORT(arg) - VARHDRSZ_SHORT + VARHDRSZ);
+	memcpy(VARDATA(&buf->jb), VARDATA_SHORT(arg), VARSIZE_SHORT(arg) - VARHDRSZ_SHORT);
+	return &buf->jb;
+}
+
+/* The result as a Datum: an argument returned whole goes back as it came */
+static Datum
+result_datum(FunctionCallInfo fcinfo, Jsonb *result, ShortJsonb *buf0, ShortJsonb *buf1)
+{
+	if (result == &buf0->jb)
+		return PG_GETARG_DATUM(0);
+	if (result == &buf1->jb)
+		return PG_GETARG_DATUM(1);
+	return JsonbPGetDatum(result);
+}
+
+/*
  * jsonb_merge(stored jsonb, patch jsonb) RETURNS jsonb
  *
  * SuperTokens' update rule: root keys of patch overwrite stored ones, then
@@ -472,10 +558,12 @@ PG_FUNCTION_INFO_V1(jsonb_merge);
 Datum
 jsonb_merge(PG_FUNCTION_ARGS)
 {
-	Jsonb	   *stored = PG_ARGISNULL(0) ? NULL : PG_GETARG_JSONB_P(0);
-	Jsonb	   *patch = PG_ARGISNULL(1) ? NULL : PG_GETARG_JSONB_P(1);
+	ShortJsonb	stored_buf;
+	ShortJsonb	patch_buf;
+	Jsonb	   *stored = jsonb_arg(fcinfo, 0, &stored_buf);
+	Jsonb	   *patch = jsonb_arg(fcinfo, 1, &patch_buf);
 
-	PG_RETURN_JSONB_P(merge_root(stored, patch));
+	return result_datum(fcinfo, merge_root(stored, patch), &stored_buf, &patch_buf);
 }
 
 /*
@@ -487,14 +575,21 @@ PG_FUNCTION_INFO_V1(jsonb_merge_patch);
 Datum
 jsonb_merge_patch(PG_FUNCTION_ARGS)
 {
-	Jsonb	   *target = PG_ARGISNULL(0) ? NULL : PG_GETARG_JSONB_P(0);
-	Jsonb	   *patch = PG_ARGISNULL(1) ? NULL : PG_GETARG_JSONB_P(1);
+	ShortJsonb	target_buf;
+	ShortJsonb	patch_buf;
+	Jsonb	   *target = jsonb_arg(fcinfo, 0, &target_buf);
+	Jsonb	   *patch = jsonb_arg(fcinfo, 1, &patch_buf);
+	Jsonb	   *result;
 
 	/* a patch that is not an object replaces the target whole */
 	if (patch != NULL && !JB_ROOT_IS_OBJECT(patch))
-		PG_RETURN_JSONB_P(patch);
-	/* a target that is not an object is merged into as {} */
-	if (target != NULL && !JB_ROOT_IS_OBJECT(target))
-		target = NULL;
-	PG_RETURN_JSONB_P(merge_objects(target, patch, true));
+		result = patch;
+	else
+	{
+		/* a target that is not an object is merged into as {} */
+		if (target != NULL && !JB_ROOT_IS_OBJECT(target))
+			target = NULL;
+		result = merge_objects(target, patch, true);
+	}
+	return result_datum(fcinfo, result, &target_buf, &patch_buf);
 }
