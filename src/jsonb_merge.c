@@ -4,14 +4,17 @@
  *	  Root-level and RFC 7396 merges that write the output jsonb directly.
  *
  * jsonb keeps an object's keys sorted (shorter first, then bytewise), so
- * both merges are one linear pass over the two key arrays.  Every surviving
- * value is copied as raw bytes: strings, numerics and nested containers do
- * not depend on where they sit, only their 4-byte alignment padding has to
- * be recomputed at the new offset.  The whole output is planned first, so
- * its exact size is known and it is allocated once.  The bytes written are
- * exactly those PostgreSQL's own jsonb constructor (convertJsonbObject in
- * jsonb_util.c) would produce for the same value, so equality, hashing and
- * indexes treat the result like any other jsonb.
+ * both merges are one linear pass over the two key arrays.  The pass plans
+ * the output as runs of consecutive pairs of one input: a run's key bytes
+ * and its value bytes each lie contiguous in that input, so each goes out
+ * with one memcpy.  Strings, numerics and nested containers do not depend
+ * on where they sit; only the 4-byte alignment padding in front of numerics
+ * and containers can change, and only where a run lands at another offset
+ * modulo 4.  The exact output size is known before anything is written, so
+ * the result is allocated once.  The bytes written are exactly those
+ * PostgreSQL's own jsonb constructor (convertJsonbObject in jsonb_util.c)
+ * produces for the same value, so equality, hashing and indexes treat the
+ * result like any other jsonb.
  *
  * src/jsonb_merge.c
  *
@@ -27,58 +30,56 @@
 #include "jsonb_merge.h"
 
 /* Root merges of up to this many pairs plan on the stack, not in palloc */
-#define STACK_PAIRS 64
+#define STACK_RUNS 64
 
-/* A read position in the key and value entries of one jsonb object */
+/* A read position in one jsonb object */
 typedef struct ObjectCursor
 {
-	const JEntry *entries;		/* children[] of the container */
+	const JsonbContainer *container;
 	const char *data;			/* start of the container's data area */
 	int			count;			/* number of pairs */
 	int			index;			/* current pair */
 	uint32		keyoff;			/* data offset of the current key */
-	uint32		valoff;			/* data offset of the current value */
+	uint32		valoff;			/* data offset of the current value entry */
 } ObjectCursor;
 
-/* One value's bytes, and the alignment padding in front of them */
-typedef struct RawValue
-{
-	uint32		type;			/* JENTRY_IS* bits */
-	uint32		len;			/* without the padding */
-	uint32		pad;
-	const char *bytes;
-} RawValue;
-
-/* A pending memcpy: copies of adjacent source bytes to adjacent places coalesce */
-typedef struct CopyRun
-{
-	char	   *dst;
-	const char *src;
-	uint32		len;
-} CopyRun;
-
-typedef struct MergePlan MergePlan;
-
-typedef struct PlannedPair
+/* The pair at a cursor */
+typedef struct Pair
 {
 	const char *key;
 	uint32		keylen;
-	RawValue	value;
-	MergePlan  *child;			/* nested object still to be written, or NULL */
-} PlannedPair;
+	uint32		type;			/* JENTRY_IS* bits of the value */
+	uint32		entrylen;		/* the value's entry, alignment padding included */
+} Pair;
+
+typedef struct MergePlan MergePlan;
+
+/* Pairs first .. first + count - 1 of source, in the output in that order */
+typedef struct PairRun
+{
+	const JsonbContainer *source;
+	int			first;
+	int			count;
+	uint32		keyoff;			/* source data offset of the first key */
+	uint32		keylen;			/* bytes of all the run's keys */
+	uint32		valoff;			/* source data offset of the first value entry */
+	uint32		vallen;			/* bytes of all its value entries */
+	MergePlan  *child;			/* one pair whose value is this nested merge */
+} PairRun;
 
 struct MergePlan
 {
-	PlannedPair *pairs;
+	PairRun    *runs;
+	int			nruns;
 	int			npairs;
+	uint32		keybytes;
 	uint32		size;			/* bytes of the finished container */
 	bool		same_as_base;	/* the output would equal the base object */
 	bool		same_as_patch;	/* the output would equal the patch object */
 };
 
 static void plan_merge(MergePlan *plan, const JsonbContainer *base,
-					   const JsonbContainer *patch, bool deep,
-					   PlannedPair *pairs);
+					   const JsonbContainer *patch, bool deep, PairRun *runs);
 
 /* Numerics and containers start on a 4-byte boundary of the data area */
 static inline bool
@@ -102,228 +103,264 @@ make_entry(uint32 type, uint32 len, uint32 end, int index)
 	return type | len;
 }
 
+static inline const char *
+data_area(const JsonbContainer *container)
+{
+	return (const char *) &container->children[2 * JsonContainerSize(container)];
+}
+
+/* The bytes of a value whose entry starts at data offset off */
+static inline const char *
+value_bytes(const char *data, uint32 type, uint32 off, uint32 entrylen, uint32 *len)
+{
+	uint32		start = needs_alignment(type) ? INTALIGN(off) : off;
+
+	*len = off + entrylen - start;
+	return data + start;
+}
+
 static void
 cursor_init(ObjectCursor *c, const JsonbContainer *container)
 {
-	c->entries = NULL;
+	c->container = container;
 	c->data = NULL;
 	c->index = 0;
 	c->keyoff = 0;
 	c->valoff = 0;
 	c->count = container ? JsonContainerSize(container) : 0;
-	if (c->count == 0)
-		return;
-	c->entries = container->children;
-	c->data = (const char *) &container->children[c->count * 2];
-	c->valoff = getJsonbOffset(container, c->count);
+	if (c->count > 0)
+	{
+		c->data = data_area(container);
+		c->valoff = getJsonbOffset(container, c->count);
+	}
 }
 
-static inline uint32
-cursor_key(const ObjectCursor *c, const char **key)
+/* Read the current pair; false past the end */
+static inline bool
+cursor_read(const ObjectCursor *c, Pair *pair)
 {
-	*key = c->data + c->keyoff;
-	return entry_length(c->entries[c->index], c->keyoff);
-}
+	JEntry		value;
 
-/* Fills value and returns the length of its entry, padding included */
-static inline uint32
-cursor_value(const ObjectCursor *c, RawValue *value)
-{
-	JEntry		entry = c->entries[c->count + c->index];
-	uint32		len = entry_length(entry, c->valoff);
-	uint32		start = c->valoff;
-
-	value->type = entry & JENTRY_TYPEMASK;
-	if (needs_alignment(value->type))
-		start = INTALIGN(start);
-	value->bytes = c->data + start;
-	value->len = c->valoff + len - start;
-	value->pad = start - c->valoff;
-	return len;
+	if (c->index >= c->count)
+		return false;
+	pair->key = c->data + c->keyoff;
+	pair->keylen = entry_length(c->container->children[c->index], c->keyoff);
+	value = c->container->children[c->count + c->index];
+	pair->type = value & JENTRY_TYPEMASK;
+	pair->entrylen = entry_length(value, c->valoff);
+	return true;
 }
 
 static inline bool
-value_is_object(const RawValue *value)
+cursor_next(ObjectCursor *c, const Pair *pair, Pair *next)
 {
-	return value->type == JENTRY_ISCONTAINER &&
-		JsonContainerIsObject((const JsonbContainer *) value->bytes);
+	c->keyoff += pair->keylen;
+	c->valoff += pair->entrylen;
+	c->index++;
+	return cursor_read(c, next);
+}
+
+/* The nested object a pair's value holds, or NULL */
+static inline const JsonbContainer *
+object_value(const ObjectCursor *c, const Pair *pair)
+{
+	const JsonbContainer *value;
+
+	if (pair->type != JENTRY_ISCONTAINER)
+		return NULL;
+	value = (const JsonbContainer *) (c->data + INTALIGN(c->valoff));
+	return JsonContainerIsObject(value) ? value : NULL;
 }
 
 static inline bool
-values_equal(const RawValue *a, const RawValue *b)
+values_equal(const ObjectCursor *a, const Pair *ap, const ObjectCursor *b, const Pair *bp)
 {
-	return a->type == b->type && a->len == b->len &&
-		memcmp(a->bytes, b->bytes, a->len) == 0;
+	uint32		alen;
+	uint32		blen;
+	const char *abytes;
+	const char *bbytes;
+
+	if (ap->type != bp->type)
+		return false;
+	abytes = value_bytes(a->data, ap->type, a->valoff, ap->entrylen, &alen);
+	bbytes = value_bytes(b->data, bp->type, b->valoff, bp->entrylen, &blen);
+	return alen == blen && memcmp(abytes, bbytes, alen) == 0;
 }
 
 static inline int
-compare_keys(const char *a, uint32 alen, const char *b, uint32 blen)
+compare_keys(const Pair *a, const Pair *b)
 {
-	if (alen != blen)
-		return alen < blen ? -1 : 1;
-	return memcmp(a, b, alen);
+	if (a->keylen != b->keylen)
+		return a->keylen < b->keylen ? -1 : 1;
+	return memcmp(a->key, b->key, a->keylen);
 }
 
+/* Append the cursor's pair to the output, extending the last run if it can */
 static inline void
-add_pair(MergePlan *plan, const char *key, uint32 keylen,
-		 const RawValue *value, MergePlan *child)
+add_pair(MergePlan *plan, const ObjectCursor *c, const Pair *pair, MergePlan *child)
 {
-	PlannedPair *pair = &plan->pairs[plan->npairs++];
+	PairRun    *run;
 
-	/* field by field: a whole-struct copy defeats store forwarding here */
-	pair->key = key;
-	pair->keylen = keylen;
-	pair->value.type = value->type;
-	pair->value.len = value->len;
-	pair->value.pad = value->pad;
-	pair->value.bytes = value->bytes;
-	pair->child = child;
+	if (plan->nruns > 0 && child == NULL)
+	{
+		run = &plan->runs[plan->nruns - 1];
+		if (run->child == NULL && run->source == c->container &&
+			run->first + run->count == c->index)
+		{
+			run->count++;
+			run->keylen += pair->keylen;
+			run->vallen += pair->entrylen;
+			return;
+		}
+	}
+	run = &plan->runs[plan->nruns++];
+	run->source = c->container;
+	run->first = c->index;
+	run->count = 1;
+	run->keyoff = c->keyoff;
+	run->keylen = pair->keylen;
+	run->valoff = c->valoff;
+	run->vallen = pair->entrylen;
+	run->child = child;
 }
 
 /*
- * RFC 7396 for one key whose patch value is an object: merge it into the
- * base value if that is an object too, else into {} (which strips nulls).
- * Keeps the original bytes when the merge changes nothing.
+ * RFC 7396 for a key whose patch value is an object: merge it into the base
+ * value when that is an object too, else into {} (which strips its nulls).
+ * Keeps an input's pair as it is when the merge would change nothing.
  */
 static MergePlan *
-plan_nested(MergePlan *plan, const char *key, uint32 keylen,
-			const RawValue *base, const RawValue *patch)
+plan_nested(MergePlan *plan, const ObjectCursor *b, const Pair *bp,
+			const ObjectCursor *p, const Pair *pp)
 {
-	const JsonbContainer *target = NULL;
-	const JsonbContainer *source = (const JsonbContainer *) patch->bytes;
-	MergePlan  *child = palloc(sizeof(MergePlan));
+	const JsonbContainer *target = bp ? object_value(b, bp) : NULL;
+	const JsonbContainer *source = object_value(p, pp);
 	int			capacity = JsonContainerSize(source);
+	MergePlan  *child = palloc(sizeof(MergePlan));
 
 	check_stack_depth();
-
-	if (base != NULL && value_is_object(base))
-	{
-		target = (const JsonbContainer *) base->bytes;
+	if (target)
 		capacity += JsonContainerSize(target);
-	}
-	plan_merge(child, target, source, true,
-			   palloc(Max(capacity, 1) * sizeof(PlannedPair)));
+	plan_merge(child, target, source, true, palloc(Max(capacity, 1) * sizeof(PairRun)));
 
 	if (child->same_as_patch)
-		add_pair(plan, key, keylen, patch, NULL);
-	else if (target != NULL && child->same_as_base)
-		add_pair(plan, key, keylen, base, NULL);
+		add_pair(plan, p, pp, NULL);
+	else if (target && child->same_as_base)
+		add_pair(plan, b, bp, NULL);
 	else
-		add_pair(plan, key, keylen, patch, child);
+		add_pair(plan, p, pp, child);
 	return child;
 }
 
+/* Where a run's values end in the output when they start at offset off */
+static uint32
+run_values_end(const PairRun *run, uint32 off)
+{
+	const JsonbContainer *source = run->source;
+	const JEntry *entries = &source->children[JsonContainerSize(source)];
+	uint32		srcoff = run->valoff;
+
+	if (run->child)
+		return INTALIGN(off) + run->child->size;
+	/* at the same offset modulo 4 every padding comes out as in the source */
+	if ((off - srcoff) % 4 == 0)
+		return off + run->vallen;
+	for (int i = run->first; i < run->first + run->count; i++)
+	{
+		uint32		type = entries[i] & JENTRY_TYPEMASK;
+		uint32		len = entry_length(entries[i], srcoff);
+
+		if (needs_alignment(type))
+			off = INTALIGN(off) + srcoff + len - INTALIGN(srcoff);
+		else
+			off += len;
+		srcoff += len;
+	}
+	return off;
+}
+
 /*
- * Plan the merge of patch into base (either may be NULL for {}).
+ * Plan the merge of patch into base (either may be NULL for {}) into runs,
+ * which must hold the pair counts of base and patch together.
  *
  * Root mode (deep = false): patch values replace base values whole and root
  * nulls from either side are dropped.  Deep mode is RFC 7396: base nulls are
- * kept and objects on both sides are merged recursively.  pairs must hold
- * the pair counts of base and patch together.
+ * kept and objects on both sides are merged recursively.
  */
 static void
 plan_merge(MergePlan *plan, const JsonbContainer *base,
-		   const JsonbContainer *patch, bool deep, PlannedPair *pairs)
+		   const JsonbContainer *patch, bool deep, PairRun *runs)
 {
 	ObjectCursor b;
 	ObjectCursor p;
-	uint32		keybytes = 0;
+	Pair		bp = {0};
+	Pair		pp = {0};
+	bool		bvalid;
+	bool		pvalid;
 	uint32		off;
 
-	plan->pairs = pairs;
+	plan->runs = runs;
+	plan->nruns = 0;
 	plan->npairs = 0;
+	plan->keybytes = 0;
 	plan->same_as_base = true;
 	plan->same_as_patch = true;
 
 	cursor_init(&b, base);
 	cursor_init(&p, patch);
-	while (b.index < b.count || p.index < p.count)
+	bvalid = cursor_read(&b, &bp);
+	pvalid = cursor_read(&p, &pp);
+	while (bvalid || pvalid)
 	{
-		const char *bkey = NULL;
-		const char *pkey = NULL;
-		uint32		bkeylen = 0;
-		uint32		pkeylen = 0;
-		uint32		bentry = 0;
-		uint32		pentry = 0;
-		RawValue	bval = {0};
-		RawValue	pval = {0};
-		int			cmp;
-
-		if (b.index < b.count)
-		{
-			bkeylen = cursor_key(&b, &bkey);
-			bentry = cursor_value(&b, &bval);
-		}
-		if (p.index < p.count)
-		{
-			pkeylen = cursor_key(&p, &pkey);
-			pentry = cursor_value(&p, &pval);
-		}
-		if (bkey == NULL)
-			cmp = 1;
-		else if (pkey == NULL)
-			cmp = -1;
-		else
-			cmp = compare_keys(bkey, bkeylen, pkey, pkeylen);
+		int			cmp = !bvalid ? 1 : !pvalid ? -1 : compare_keys(&bp, &pp);
 
 		if (cmp < 0)
 		{
 			/* only in base */
-			if (!deep && bval.type == JENTRY_ISNULL)
+			if (!deep && bp.type == JENTRY_ISNULL)
 				plan->same_as_base = false;
 			else
 			{
-				add_pair(plan, bkey, bkeylen, &bval, NULL);
+				add_pair(plan, &b, &bp, NULL);
 				plan->same_as_patch = false;
 			}
 		}
-		else if (pval.type == JENTRY_ISNULL)
+		else if (pp.type == JENTRY_ISNULL)
 		{
 			/* a null in the patch removes the key */
 			plan->same_as_patch = false;
 			if (cmp == 0)
 				plan->same_as_base = false;
 		}
-		else if (deep && value_is_object(&pval))
+		else if (deep && object_value(&p, &pp))
 		{
-			MergePlan  *child = plan_nested(plan, pkey, pkeylen,
-											cmp == 0 ? &bval : NULL, &pval);
+			MergePlan  *child = plan_nested(plan, &b, cmp == 0 ? &bp : NULL, &p, &pp);
 
-			plan->same_as_base &= cmp == 0 && value_is_object(&bval) &&
-				child->same_as_base;
+			plan->same_as_base &= cmp == 0 && object_value(&b, &bp) && child->same_as_base;
 			plan->same_as_patch &= child->same_as_patch;
 		}
 		else
 		{
-			add_pair(plan, pkey, pkeylen, &pval, NULL);
-			if (cmp != 0 || !values_equal(&bval, &pval))
+			add_pair(plan, &p, &pp, NULL);
+			if (cmp != 0 || !values_equal(&b, &bp, &p, &pp))
 				plan->same_as_base = false;
 		}
 
 		if (cmp <= 0)
-		{
-			b.keyoff += bkeylen;
-			b.valoff += bentry;
-			b.index++;
-		}
+			bvalid = cursor_next(&b, &bp, &bp);
 		if (cmp >= 0)
-		{
-			p.keyoff += pkeylen;
-			p.valoff += pentry;
-			p.index++;
-		}
+			pvalid = cursor_next(&p, &pp, &pp);
 	}
 
-	for (int i = 0; i < plan->npairs; i++)
-		keybytes += plan->pairs[i].keylen;
-	off = keybytes;
-	for (int i = 0; i < plan->npairs; i++)
+	for (int i = 0; i < plan->nruns; i++)
 	{
-		const PlannedPair *pair = &plan->pairs[i];
-
-		if (needs_alignment(pair->value.type))
-			off = INTALIGN(off);
-		off += pair->child ? pair->child->size : pair->value.len;
+		plan->npairs += plan->runs[i].count;
+		plan->keybytes += plan->runs[i].keylen;
+	}
+	off = plan->keybytes;
+	for (int i = 0; i < plan->nruns; i++)
+	{
+		off = run_values_end(&plan->runs[i], off);
 		if (off > JENTRY_OFFLENMASK)
 			ereport(ERROR,
 					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
@@ -335,33 +372,15 @@ plan_merge(MergePlan *plan, const JsonbContainer *base,
 	plan->size = sizeof(uint32) + 2 * plan->npairs * sizeof(JEntry) + off;
 }
 
-static inline void
-run_flush(CopyRun *run)
+static inline uint32
+zero_pad(char *data, uint32 off)
 {
-	if (run->len > 0)
-		memcpy(run->dst, run->src, run->len);
-	run->len = 0;
+	while (off % 4 != 0)
+		data[off++] = '\0';
+	return off;
 }
 
-static inline void
-run_copy(CopyRun *run, char *dst, const char *src, uint32 len)
-{
-	if (run->len > 0 && run->src + run->len == src && run->dst + run->len == dst)
-	{
-		run->len += len;
-		return;
-	}
-	run_flush(run);
-	run->dst = dst;
-	run->src = src;
-	run->len = len;
-}
-
-/*
- * Write a planned object at out, which must be 4-byte aligned.  Unchanged
- * stretches of an input (keys, and values whose padding comes out the same)
- * are adjacent in memory, so they go out as one memcpy each.
- */
+/* Write a planned object at out, which must be 4-byte aligned */
 static void
 write_object(const MergePlan *plan, char *out)
 {
@@ -370,48 +389,70 @@ write_object(const MergePlan *plan, char *out)
 	JEntry	   *entries = (JEntry *) (out + sizeof(uint32));
 	char	   *data = out + sizeof(uint32) + 2 * n * sizeof(JEntry);
 	uint32		off = 0;
-	CopyRun		run = {0};
+	int			index = 0;
 
 	memcpy(out, &header, sizeof(uint32));
-	for (int i = 0; i < n; i++)
+	for (int r = 0; r < plan->nruns; r++)
 	{
-		const PlannedPair *pair = &plan->pairs[i];
+		const PairRun *run = &plan->runs[r];
+		const JEntry *source = run->source->children;
+		uint32		srcoff = run->keyoff;
 
-		run_copy(&run, data + off, pair->key, pair->keylen);
-		off += pair->keylen;
-		entries[i] = make_entry(JENTRY_ISSTRING, pair->keylen, off, i);
+		memcpy(data + off, data_area(run->source) + srcoff, run->keylen);
+		for (int i = run->first; i < run->first + run->count; i++)
+		{
+			uint32		len = entry_length(source[i], srcoff);
+
+			srcoff += len;
+			off += len;
+			entries[index] = make_entry(JENTRY_ISSTRING, len, off, index);
+			index++;
+		}
 	}
-	for (int i = 0; i < n; i++)
+	for (int r = 0; r < plan->nruns; r++)
 	{
-		const PlannedPair *pair = &plan->pairs[i];
-		uint32		start = off;
-		uint32		pad = 0;
+		const PairRun *run = &plan->runs[r];
+		const JEntry *source = &run->source->children[JsonContainerSize(run->source)];
+		const char *srcdata = data_area(run->source);
+		uint32		srcoff = run->valoff;
+		bool		same_padding = (off - srcoff) % 4 == 0;
 
-		if (needs_alignment(pair->value.type))
-			pad = INTALIGN(off) - off;
-		if (pair->child)
+		if (run->child)
 		{
-			memset(data + off, 0, pad);
-			off += pad;
-			write_object(pair->child, data + off);
-			off += pair->child->size;
+			uint32		start = off;
+
+			off = zero_pad(data, off);
+			write_object(run->child, data + off);
+			off += run->child->size;
+			entries[index] = make_entry(JENTRY_ISCONTAINER, off - start, off, index);
+			index++;
+			continue;
 		}
-		else if (pad == pair->value.pad)
+		if (same_padding)
+			memcpy(data + off, srcdata + srcoff, run->vallen);
+		for (int i = run->first; i < run->first + run->count; i++)
 		{
-			/* the source's zero padding is exactly what is needed here */
-			run_copy(&run, data + off, pair->value.bytes - pad, pad + pair->value.len);
-			off += pad + pair->value.len;
+			uint32		type = source[i] & JENTRY_TYPEMASK;
+			uint32		len = entry_length(source[i], srcoff);
+			uint32		start = off;
+
+			if (same_padding)
+				off += len;
+			else
+			{
+				uint32		bytes;
+				const char *from = value_bytes(srcdata, type, srcoff, len, &bytes);
+
+				if (needs_alignment(type))
+					off = zero_pad(data, off);
+				memcpy(data + off, from, bytes);
+				off += bytes;
+			}
+			srcoff += len;
+			entries[index] = make_entry(type, off - start, off, index);
+			index++;
 		}
-		else
-		{
-			memset(data + off, 0, pad);
-			off += pad;
-			run_copy(&run, data + off, pair->value.bytes, pair->value.len);
-			off += pair->value.len;
-		}
-		entries[n + i] = make_entry(pair->value.type, off - start, off, n + i);
 	}
-	run_flush(&run);
 }
 
 /*
@@ -423,8 +464,8 @@ merge_objects(Jsonb *base_jb, Jsonb *patch_jb, bool deep)
 {
 	const JsonbContainer *base = base_jb ? &base_jb->root : NULL;
 	const JsonbContainer *patch = patch_jb ? &patch_jb->root : NULL;
-	PlannedPair stack[STACK_PAIRS];
-	PlannedPair *pairs = stack;
+	PairRun		stack[STACK_RUNS];
+	PairRun    *runs = stack;
 	int			capacity = 0;
 	MergePlan	plan;
 	Jsonb	   *result;
@@ -433,10 +474,10 @@ merge_objects(Jsonb *base_jb, Jsonb *patch_jb, bool deep)
 		capacity += JsonContainerSize(base);
 	if (patch)
 		capacity += JsonContainerSize(patch);
-	if (capacity > STACK_PAIRS)
-		pairs = palloc(capacity * sizeof(PlannedPair));
+	if (capacity > STACK_RUNS)
+		runs = palloc(capacity * sizeof(PairRun));
 
-	plan_merge(&plan, base, patch, deep, pairs);
+	plan_merge(&plan, base, patch, deep, runs);
 	if (plan.same_as_base && base_jb)
 		result = base_jb;
 	else if (plan.same_as_patch && patch_jb)
@@ -454,8 +495,8 @@ merge_objects(Jsonb *base_jb, Jsonb *patch_jb, bool deep)
 		SET_VARSIZE(result, VARHDRSZ + plan.size);
 		write_object(&plan, VARDATA(result));
 	}
-	if (pairs != stack)
-		pfree(pairs);
+	if (runs != stack)
+		pfree(runs);
 	return result;
 }
 
