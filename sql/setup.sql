@@ -1,7 +1,11 @@
 --
 -- setup: the extension and the helpers the other regression files share.
 --
-CREATE EXTENSION user_metadata;
+-- IF NOT EXISTS: test/suites/upgrade.sh runs these files in a database whose
+-- extension was created at an older version and updated
+SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS user_metadata;
+RESET client_min_messages;
 -- jsonb and bytea are both plain varlenas: this cast exposes a value's bytes
 CREATE CAST (jsonb AS bytea) WITHOUT FUNCTION;
 -- true when a value's bytes are exactly those PostgreSQL builds from its text

@@ -79,9 +79,9 @@ SELECT find_users('[]');
 \echo :LAST_ERROR_SQLSTATE
 SELECT clear_user_metadata('');
 \echo :LAST_ERROR_SQLSTATE
--- ids longer than 1024 bytes are refused by the table's check constraint
+-- ids longer than 512 bytes are refused by the table's check constraint
 \set VERBOSITY terse
-SELECT update_user_metadata(repeat('x', 1025), '{}');
+SELECT update_user_metadata(repeat('x', 513), '{}');
 \echo :LAST_ERROR_SQLSTATE
 \set VERBOSITY default
 -- the size limit: the write fails with 54000 and the stored document stays

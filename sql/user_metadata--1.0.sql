@@ -28,8 +28,8 @@ CREATE TABLE user_metadata.user_metadata (
 	updated_at	timestamptz NOT NULL DEFAULT pg_catalog.now(),
 	PRIMARY KEY (app_id, user_id),
 	CONSTRAINT user_metadata_ids_valid
-		CHECK (pg_catalog.octet_length(app_id) BETWEEN 1 AND 1024
-			   AND pg_catalog.octet_length(user_id) BETWEEN 1 AND 1024),
+		CHECK (pg_catalog.octet_length(app_id) BETWEEN 1 AND 512
+			   AND pg_catalog.octet_length(user_id) BETWEEN 1 AND 512),
 	CONSTRAINT user_metadata_metadata_is_object
 		CHECK (pg_catalog.jsonb_typeof(metadata) OPERATOR(pg_catalog.=) 'object')
 );
@@ -43,6 +43,19 @@ COMMENT ON TABLE user_metadata.user_metadata IS
 SELECT pg_catalog.pg_extension_config_dump('user_metadata.user_metadata', '');
 
 REVOKE ALL ON TABLE user_metadata.user_metadata FROM PUBLIC;
+
+-- Every write, through the functions or straight to the table, stores an
+-- object without root nulls within user_metadata.max_document_bytes.
+CREATE FUNCTION user_metadata.normalize_document()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'normalize_document'
+LANGUAGE C;
+
+REVOKE ALL ON FUNCTION user_metadata.normalize_document() FROM PUBLIC;
+
+CREATE TRIGGER normalize_document
+	BEFORE INSERT OR UPDATE OF metadata ON user_metadata.user_metadata
+	FOR EACH ROW EXECUTE FUNCTION user_metadata.normalize_document();
 
 -- The admin API takes any user id: SECURITY DEFINER with a pinned
 -- search_path, and not executable by PUBLIC.

@@ -24,13 +24,10 @@
 #include "utils/json.h"
 #include "utils/rel.h"
 
+#include "store.h"
 #include "user_metadata.h"
 
 #define NOTIFY_CHANNEL "user_metadata"
-
-/* Attribute numbers of app_id and user_id in user_metadata.user_metadata */
-#define ATTNUM_APP_ID 1
-#define ATTNUM_USER_ID 2
 
 static void
 notify_document(HeapTuple tuple, TupleDesc tupdesc)

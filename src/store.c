@@ -8,7 +8,9 @@
  * jsonb_merge on the row it has locked, so concurrent writers of one user,
  * including the very first insert, each merge into the latest committed
  * document: no read-lock-write round trip, no retry loop, no lost update.
- * Everything runs inside the caller's transaction.
+ * Everything runs inside the caller's transaction.  A row trigger on the
+ * table holds every write, direct ones by client roles included, to the
+ * same rules: an object, no root nulls, within max_document_bytes.
  *
  * src/store.c
  *
@@ -16,8 +18,9 @@
  */
 #include "postgres.h"
 
-#include "access/detoast.h"
+#include "access/htup_details.h"
 #include "catalog/pg_type.h"
+#include "commands/trigger.h"
 #include "executor/spi.h"
 #include "funcapi.h"
 #include "utils/array.h"
@@ -153,7 +156,6 @@ write_document(StoreStatement stmt, text *app_id, text *user_id, Jsonb *document
 {
 	Datum		values[3];
 	Datum		stored;
-	Jsonb	   *result;
 
 	values[0] = PointerGetDatum(app_id);
 	values[1] = PointerGetDatum(user_id);
@@ -164,10 +166,7 @@ write_document(StoreStatement stmt, text *app_id, text *user_id, Jsonb *document
 	stored = result_datum();
 	SPI_finish();
 
-	/* raising here rolls the write back with the statement */
-	result = DatumGetJsonbP(stored);
-	check_document_size(result);
-	return result;
+	return DatumGetJsonbP(stored);
 }
 
 Jsonb *
@@ -243,6 +242,46 @@ return_rows(FunctionCallInfo fcinfo)
 
 	for (uint64 i = 0; i < SPI_processed; i++)
 		tuplestore_puttuple(rsinfo->setResult, SPI_tuptable->vals[i]);
+}
+
+/*
+ * normalize_document() RETURNS trigger
+ *
+ * BEFORE INSERT OR UPDATE FOR EACH ROW on user_metadata.user_metadata.
+ */
+PG_FUNCTION_INFO_V1(normalize_document);
+Datum
+normalize_document(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	TupleDesc	tupdesc;
+	HeapTuple	tuple;
+	Jsonb	   *document;
+	Jsonb	   *normal;
+	Datum		value;
+	bool		isnull;
+	int			attnum = ATTNUM_METADATA;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BEFORE(trigdata->tg_event) ||
+		!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) || TRIGGER_FIRED_BY_DELETE(trigdata->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("normalize_document must be fired BEFORE INSERT OR UPDATE FOR EACH ROW")));
+
+	tupdesc = RelationGetDescr(trigdata->tg_relation);
+	tuple = TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) ? trigdata->tg_newtuple : trigdata->tg_trigtuple;
+	value = heap_getattr(tuple, attnum, tupdesc, &isnull);
+	if (isnull)
+		return PointerGetDatum(tuple);	/* the NOT NULL constraint reports it */
+
+	document = DatumGetJsonbP(value);
+	require_json_object(document, "metadata");
+	normal = merge_root(NULL, document);
+	check_document_size(normal);
+	if (normal == document)
+		return PointerGetDatum(tuple);
+	value = JsonbPGetDatum(normal);
+	return PointerGetDatum(heap_modify_tuple_by_cols(tuple, tupdesc, 1, &attnum, &value, &isnull));
 }
 
 /*

@@ -13,6 +13,11 @@
 #include "fmgr.h"
 #include "utils/jsonb.h"
 
+/* Columns of user_metadata.user_metadata */
+#define ATTNUM_APP_ID 1
+#define ATTNUM_USER_ID 2
+#define ATTNUM_METADATA 3
+
 /* The stored document of one user, or {} when there is none */
 extern Jsonb *store_get(text *app_id, text *user_id);
 

@@ -75,8 +75,8 @@ SELECT throws_ok($$ SELECT user_metadata.set_user_metadata('t_b', NULL) $$, '220
 SELECT throws_ok($$ SELECT user_metadata.set_user_metadata('t_b', '1') $$, '22023', NULL, 'number metadata is 22023');
 SELECT throws_ok($$ SELECT * FROM user_metadata.get_user_metadata(ARRAY['a', NULL]) $$, '22004', NULL, 'a NULL id in the bulk get is 22004');
 SELECT throws_ok($$ SELECT user_metadata.clear_user_metadata('t_b', '') $$, '22023', NULL, 'empty app_id to clear is 22023');
-SELECT throws_ok($$ SELECT user_metadata.update_user_metadata(repeat('x', 1025), '{}') $$, '23514', NULL,
-				 'an id over 1024 bytes is refused by the table');
+SELECT throws_ok($$ SELECT user_metadata.update_user_metadata(repeat('x', 513), '{}') $$, '23514', NULL,
+				 'an id over 512 bytes is refused by the table');
 SET LOCAL user_metadata.max_document_bytes = 100;
 SELECT throws_ok($$ SELECT user_metadata.update_user_metadata('t_b', jsonb_build_object('big', repeat('x', 200))) $$,
 				 '54000', 'user metadata document is too large', 'an update over max_document_bytes is 54000');

@@ -1,0 +1,162 @@
+#!/usr/bin/env bash
+# test/suites/upgrade.sh: extension updates and dump/restore, in databases of
+# the main cluster (PGHOST, PGPORT).
+#
+# (a) A database created at version 1.0 and written through the 1.0
+#     functions is updated to the default version: its rows stay
+#     byte-identical, its schema equals a fresh install's, the functions work
+#     on the old rows, and the whole pg_regress suite and the pgTAP files pass
+#     on copies of it.
+# (b) pg_dump -Fc of that database, pg_restore into a new one: same version,
+#     same schema, every row identical, the functions work.
+set -euo pipefail
+source "$(dirname "$0")/../reliability/lib.sh"
+export PGUSER=${PGUSER:-postgres}
+
+FROM=1.0
+TO=$(rel_sql -d postgres -c "SELECT default_version FROM pg_available_extensions WHERE name = 'user_metadata'")
+work=$UM_TMP/upgrade
+mkdir -p "$work"
+old=um_up_old			# created at $FROM, then updated to $TO
+fresh=um_up_fresh		# created at $TO
+restored=um_up_restored	# pg_restore of $old
+regress=um_up_regress	# copies of $old for pg_regress and pgTAP
+pgtap=um_up_pgtap
+
+drop_databases() {
+	local db
+	for db in $old $fresh $restored $regress $pgtap; do
+		PGOPTIONS="-c client_min_messages=warning" psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $db"
+	done
+}
+trap 'drop_databases; um_stop_clusters' EXIT
+drop_databases
+
+# rows DB: every row with the exact bytes of its document (md5 through a
+# binary-coercible cast that is rolled back), in key order
+rows() {
+	rel_sql -d "$1" <<'SQL'
+BEGIN;
+CREATE CAST (jsonb AS bytea) WITHOUT FUNCTION;
+COPY (SELECT app_id, user_id, metadata, md5(metadata::bytea), created_at, updated_at
+	  FROM user_metadata.user_metadata ORDER BY app_id, user_id) TO STDOUT;
+ROLLBACK;
+SQL
+}
+
+# schema DB: every object as pg_dump --binary-upgrade writes it (extension
+# members too, in full, with owners, privileges and comments), less the OIDs,
+# xids and LSNs that differ between databases; then the extension's version
+# and configuration tables by name
+schema() {
+	"$PGBIN/pg_dump" --schema-only --binary-upgrade -d "$1" | sed -E \
+		-e '/^\\(un)?restrict /d' -e '/binary_upgrade_set_next_/d' \
+		-e '/^SET relfrozenxid = /d' -e "/^WHERE oid = '[0-9]+';$/d" \
+		-e "s/(binary_upgrade_create_empty_extension\(.*), '\{[0-9,]*\}', /\1, '{oids}', /"
+	rel_sql -d "$1" -c "SELECT extversion, extconfig::regclass[], extcondition FROM pg_extension WHERE extname = 'user_metadata'"
+}
+
+version() {
+	rel_sql -d "$1" -c "SELECT extversion FROM pg_extension WHERE extname = 'user_metadata'"
+}
+
+# works DB: a merge into an old row, reads, a containment search and the
+# current user's document, each "t" when right (writes to alice)
+works() {
+	rel_sql -d "$1" <<'SQL'
+SELECT user_metadata.update_user_metadata('alice', '{"checked":true,"n":null}') = '{"theme":"dark","checked":true}';
+SELECT user_metadata.get_user_metadata('alice') = '{"theme":"dark","checked":true}';
+SELECT array(SELECT user_metadata.find_users('{"plan":"pro"}', 'app0'))
+	 = array(SELECT 'user' || i FROM generate_series(21, 300, 21) i ORDER BY 1);
+SELECT user_metadata.jsonb_merge('{"a":1,"b":2}', '{"b":null}') = '{"a":1}';
+BEGIN;
+SET LOCAL user_metadata.user_id = 'alice';
+SELECT user_metadata.custom_user_data() = '{"theme":"dark","checked":true}';
+COMMIT;
+SQL
+}
+works_ok=$'t\nt\nt\nt\nt'
+
+# (a) update
+rel_sql -d postgres -c "CREATE DATABASE $old" -c "CREATE DATABASE $fresh"
+rel_sql -d $old -c "CREATE EXTENSION user_metadata VERSION '$FROM'"
+tap_is "$(version $old)" "$FROM" "upgrade: CREATE EXTENSION user_metadata VERSION '$FROM'"
+# Rows in several apps through the $FROM functions: merges, a replace, a
+# clear, a TOASTed document, non-ASCII and quoted ids, the longest ids
+rel_sql -d $old >/dev/null <<'SQL'
+SELECT user_metadata.update_user_metadata('alice', '{"theme":"dark","n":1,"todo":["a"]}');
+SELECT user_metadata.update_user_metadata('alice', '{"n":2,"todo":null}');
+SELECT user_metadata.set_user_metadata('bob', '{"plan":"pro","x":null}', 'billing');
+SELECT user_metadata.update_user_metadata('dave', '{"x":1}', 'billing');
+SELECT user_metadata.clear_user_metadata('dave', 'billing');
+SELECT user_metadata.update_user_metadata('carol', jsonb_build_object('essay', repeat('ab', 100000)), 'docs');
+SELECT user_metadata.update_user_metadata('żółw 🐢', '{"ünï":"cödé","arr":[1,{"x":null}],"num":1.50}', 'app "quoted"');
+SELECT user_metadata.update_user_metadata(repeat('u', 512), '{"longest ids":true}', repeat('a', 512));
+SELECT count(user_metadata.update_user_metadata('user' || i,
+	jsonb_build_object('i', i, 'plan', CASE WHEN i % 7 = 0 THEN 'pro' END), 'app' || i % 3))
+FROM generate_series(1, 300) i;
+SQL
+rows $old >"$work/before"
+
+rc=0
+rel_sql -d $old -c "ALTER EXTENSION user_metadata UPDATE TO '$TO'" || rc=$?
+tap "$([ $rc -eq 0 ] && [ "$(version $old)" = "$TO" ]; echo $?)" \
+	"upgrade: ALTER EXTENSION user_metadata UPDATE TO '$TO' from '$FROM'"
+rows $old >"$work/after"
+tap "$(cmp -s "$work/before" "$work/after"; echo $?)" \
+	"upgrade: all $(wc -l <"$work/before") rows in $(cut -f1 "$work/before" | sort -u | wc -l) apps byte-identical after the update (documents, created_at, updated_at)"
+
+rel_sql -d $fresh -c 'CREATE EXTENSION user_metadata'
+schema $old >"$work/schema.updated"
+schema $fresh >"$work/schema.fresh"
+diff "$work/schema.fresh" "$work/schema.updated" >&2 && rc=0 || rc=$?
+tap $rc "upgrade: the schema updated from '$FROM' equals a fresh install of '$TO' (pg_dump --binary-upgrade of every object)"
+tap_is "$(works $old)" "$works_ok" "upgrade: the functions work on the rows written by '$FROM' (merge, reads, GIN search, custom_user_data)"
+
+# (b) dump and restore, after the writes above
+rows $old >"$work/dumped"
+rc=0
+"$PGBIN/pg_dump" -Fc -d $old -f "$work/dump" &&
+	rel_sql -d postgres -c "CREATE DATABASE $restored TEMPLATE template0" &&
+	"$PGBIN/pg_restore" --exit-on-error -d $restored "$work/dump" || rc=$?
+tap $rc "dump: pg_dump -Fc and pg_restore into a new database"
+tap_is "$(version $restored)" "$TO" "dump: the restored extension is at version '$TO'"
+schema $restored >"$work/schema.restored"
+diff "$work/schema.updated" "$work/schema.restored" >&2 && rc=0 || rc=$?
+tap $rc "dump: the restored schema equals the dumped one"
+rows $restored >"$work/restored"
+tap "$(cmp -s "$work/dumped" "$work/restored"; echo $?)" \
+	"dump: all $(wc -l <"$work/dumped") rows restored identical (app_id, user_id, document bytes, created_at, updated_at)"
+tap_is "$(works $restored)" "$works_ok" "dump: the functions work on the restored database"
+
+# The regression files and pgTAP plans expect an empty store: copies of the
+# updated database, its rows deleted, the way pg_regress would set one up
+for db in $regress $pgtap; do
+	rel_sql -d postgres -c "CREATE DATABASE $db TEMPLATE $old"
+	rel_sql -d $db -c 'DELETE FROM user_metadata.user_metadata'
+done
+for setting in "lc_messages TO 'C'" "lc_monetary TO 'C'" "lc_numeric TO 'C'" "lc_time TO 'C'" \
+	"bytea_output TO 'hex'" "timezone_abbreviations TO 'Default'"; do
+	rel_sql -d postgres -c "ALTER DATABASE $regress SET $setting"
+done
+
+tests=$(make -s --no-print-directory -C "$UM_ROOT" -f Makefile -f - print-regress <<<'print-regress: ; @echo $(REGRESS)')
+rc=0
+"$("$PGBIN/pg_config" --pkglibdir)/pgxs/src/test/regress/pg_regress" --use-existing --dbname=$regress \
+	--bindir="$PGBIN" --inputdir="$UM_ROOT" --outputdir="$work/regress" $tests >"$work/regress.log" 2>&1 || rc=$?
+for test in $tests; do
+	tap "$(grep -qE "^(test| ) +$test +\.\.\. ok" "$work/regress.log"; echo $?)" \
+		"upgrade: pg_regress $test passes on the updated database"
+done
+[ $rc -eq 0 ] || { cat "$work/regress.log"; head -100 "$work/regress/regression.diffs"; } >&2 || true
+
+rel_sql -d $pgtap -c 'CREATE EXTENSION pgtap'
+rc=0
+(cd "$UM_ROOT" && pg_prove -d $pgtap test/pgtap/*.sql) >"$work/pg_prove.log" 2>&1 || rc=$?
+for file in "$UM_ROOT"/test/pgtap/*.sql; do
+	file=test/pgtap/$(basename "$file")
+	tap "$(grep -qE "^$file \.+ ok$" "$work/pg_prove.log"; echo $?)" \
+		"upgrade: pgTAP $file passes on the updated database"
+done
+[ $rc -eq 0 ] || cat "$work/pg_prove.log" >&2
+rel_done
