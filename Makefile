@@ -1,7 +1,7 @@
 # user_metadata: per-user JSON documents merged inside PostgreSQL.
 # Build with PGXS: make && sudo make install && make installcheck
 
-EXTENSION = user_metadata
+EXTENSION = user_metadata user_metadata_proxy
 MODULE_big = user_metadata
 OBJS = \
 	src/user_metadata.o \
@@ -14,7 +14,8 @@ OBJS = \
 
 DATA = \
 	sql/user_metadata--1.0.sql \
-	sql/user_metadata--1.0--1.1.sql
+	sql/user_metadata--1.0--1.1.sql \
+	sql/user_metadata_proxy--1.0.sql
 
 REGRESS = setup jsonb_merge jsonb_merge_patch store custom_user_data merge_trigger
 REGRESS_OPTS = --inputdir=. --outputdir=test/regress

@@ -106,7 +106,7 @@ SELECT get_user_metadata('carol');
 SELECT p.oid::regprocedure AS function, p.prosecdef, p.proconfig,
 	   has_function_privilege('public', p.oid, 'EXECUTE') AS public_execute
 FROM pg_proc p WHERE p.pronamespace = 'user_metadata'::regnamespace AND p.proname NOT LIKE 'jsonb_merge%'
-ORDER BY 1::text;
+ORDER BY p.oid::regprocedure::text;
 SELECT has_table_privilege('public', 'user_metadata.user_metadata', 'SELECT') AS public_select;
 -- pg_dump keeps the rows
 SELECT extconfig::regclass[] FROM pg_extension WHERE extname = 'user_metadata';

@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# test/proxy/reshard.sh: grow the PL/Proxy cluster of user_metadata_proxy from
+# N to 2N partitions.
+#
+# Usage: test/proxy/reshard.sh PROXY NEW_0 ... NEW_N-1
+#   PROXY   connection string of the proxy database
+#   NEW_i   connection string of an empty database with user_metadata
+#           installed (same version as the others): partition N+i
+# Every connection, to the proxy and to the partitions named in server
+# user_metadata's options, is made with libpq's defaults (PGUSER, .pgpass,
+# PGSSLMODE...) as a role that bypasses row-level security on the partitions
+# and may ALTER the server on the proxy: in practice a superuser.
+#
+# With mask 2N-1, partition i keeps the rows with hashtext(user_id) & (2N-1)
+# = i and sends those with N+i to the new partition N+i.  In this order:
+#   1. check the old partitions hold only their rows and the new ones nothing
+#   2. copy each partition's leaving rows to its new partition (COPY, binary)
+#   3. compare count and checksum of every copied set on both sides
+#   4. switch: add p<N>..p<2N-1> to server user_metadata in one ALTER SERVER;
+#      each proxy session routes by the new options from its next call
+#   5. delete the copied rows from the old partitions
+#   6. check every partition holds exactly its own rows
+# Reads keep working throughout: before the switch rows are read at their
+# old home, after it at their new one, and the old copies go only after.
+# WRITES MUST BE STOPPED from step 2 until step 5 ends: a write to a leaving
+# user then would be lost.  Step 3 fails the run, before the switch, if rows
+# changed while they were copied.  Copies and deletes run with
+# session_replication_role = replica: a move fires no triggers, so it sends no
+# change notifications and copies rows exactly as they are stored.
+#
+# If the run fails before the switch, nothing has changed for callers:
+# empty the new partitions and run it again.  If it fails after the switch,
+# run it again with the same arguments: it sees the switch done and redoes
+# steps 5 and 6 only.
+set -euo pipefail
+
+if [ $# -lt 2 ]; then
+	sed -n '5,12p' "$0" | sed 's/^# \{0,1\}//' >&2
+	exit 2
+fi
+proxy=$1
+shift
+new=("$@")
+
+die() { echo "reshard: $*" >&2; exit 1; }
+log() { echo "reshard: $*" >&2; }
+q() {					# q CONNINFO SQL: one value or row, unaligned
+	psql -X -q -At -v ON_ERROR_STOP=1 -d "$1" -c "$2"
+}
+move() {				# move CONNINFO SQL: as q, firing no triggers
+	PGOPTIONS="${PGOPTIONS:-} -c session_replication_role=replica" q "$@"
+}
+cols='app_id, user_id, metadata, created_at, updated_at'
+rows_of() {				# rows_of MASK PARTITION: the rows whose home it is
+	echo "FROM user_metadata.user_metadata WHERE (pg_catalog.hashtext(user_id) & $1) = $2"
+}
+digest() {				# digest CONNINFO MASK PARTITION: count and checksum of those rows
+	q "$1" "SELECT count(*) || ' ' || coalesce(md5(string_agg(concat_ws(' ', quote_literal(app_id),
+				quote_literal(user_id), metadata, extract(epoch FROM created_at), extract(epoch FROM updated_at)),
+				',' ORDER BY app_id COLLATE \"C\", user_id COLLATE \"C\")), '') $(rows_of "$2" "$3")"
+}
+misplaced() {			# misplaced CONNINFO MASK PARTITION: rows that live elsewhere
+	q "$1" "SELECT count(*) FROM user_metadata.user_metadata
+			WHERE (pg_catalog.hashtext(user_id) & $2) <> $3"
+}
+
+mapfile -t parts < <(q "$proxy" "SELECT option_value
+	FROM pg_catalog.pg_options_to_table((SELECT srvoptions FROM pg_catalog.pg_foreign_server
+										 WHERE srvname = 'user_metadata'))
+	WHERE option_name ~ '^p[0-9]+\$' ORDER BY substr(option_name, 2)::int")
+[ ${#parts[@]} -gt 0 ] || die "the proxy has no server user_metadata with partitions p0, p1, ..."
+
+n=${#new[@]}
+switched=false
+if [ ${#parts[@]} -eq $((2 * n)) ] && [ "${parts[*]:n}" = "${new[*]}" ]; then
+	log "server user_metadata already lists the new partitions: finishing an earlier run"
+	switched=true
+elif [ ${#parts[@]} -ne "$n" ]; then
+	die "server user_metadata has ${#parts[@]} partitions; give that many new ones, not $n"
+fi
+old=("${parts[@]:0:n}")
+mask=$((2 * n - 1))
+
+if ! $switched; then
+	log "1. checking $n old and $n new partitions"
+	for db in "${old[@]}" "${new[@]}"; do
+		[ "$(q "$db" "SELECT NOT row_security_active('user_metadata.user_metadata')")" = t ] ||
+			die "row-level security applies to this role on $db: the copy would miss rows"
+	done
+	for ((i = 0; i < n; i++)); do
+		[ "$(misplaced "${old[i]}" $((n - 1)) $i)" = 0 ] ||
+			die "partition $i holds rows of other partitions; fix the layout first"
+		[ "$(q "${new[i]}" "SELECT count(*) FROM user_metadata.user_metadata")" = 0 ] ||
+			die "new partition $((n + i)) is not empty"
+	done
+
+	log "2. copying rows to partitions $n..$mask"
+	for ((i = 0; i < n; i++)); do
+		q "${old[i]}" "COPY (SELECT $cols $(rows_of $mask $((n + i)))) TO STDOUT (FORMAT binary)" |
+			move "${new[i]}" "COPY user_metadata.user_metadata ($cols) FROM STDIN (FORMAT binary)"
+	done
+
+	log "3. comparing the copies"
+	for ((i = 0; i < n; i++)); do
+		before=$(digest "${old[i]}" $mask $((n + i)))
+		after=$(digest "${new[i]}" $mask $((n + i)))
+		[ "$before" = "$after" ] ||
+			die "partition $i changed while it was copied ($before, copy $after): were writes stopped?"
+		log "   partition $i -> $((n + i)): ${before%% *} rows"
+	done
+
+	log "4. switching server user_metadata to $((2 * n)) partitions"
+	adds=()
+	conninfos=()
+	for ((i = 0; i < n; i++)); do
+		adds+=("ADD p$((n + i)) :'new$i'")
+		conninfos+=(-v "new$i=${new[i]}")
+	done
+	psql -X -q -v ON_ERROR_STOP=1 -d "$proxy" "${conninfos[@]}" \
+		<<<"ALTER SERVER user_metadata OPTIONS ($(IFS=,; echo "${adds[*]}"));"
+fi
+
+log "5. deleting the moved rows from partitions 0..$((n - 1))"
+for ((i = 0; i < n; i++)); do
+	move "${old[i]}" "DELETE $(rows_of $mask $((n + i)))"
+done
+
+log "6. checking every partition holds exactly its own rows"
+all=("${old[@]}" "${new[@]}")
+for ((i = 0; i < 2 * n; i++)); do
+	[ "$(misplaced "${all[i]}" $mask $i)" = 0 ] || die "partition $i holds rows of other partitions"
+done
+log "done: $((2 * n)) partitions"
