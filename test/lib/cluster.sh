@@ -4,8 +4,12 @@
 # um_start_cluster NAME [TCP_PORT]; um_stop_clusters (also run on exit).
 # Clusters run as the postgres OS user in a private temporary directory and
 # listen on a unix socket there (plus 127.0.0.1 when a TCP port is given).
+#
+# UM_SANDBOX=DIR (test/sanitize) builds and runs against a private copy of
+# the PostgreSQL installation under DIR instead of the system's; its server
+# runs with the NAME=VALUE words of UM_SANDBOX_ENV in its environment.
 
-PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
+PGBIN=${PGBIN:-${UM_SANDBOX:-}/usr/lib/postgresql/15/bin}
 UM_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 UM_CLUSTERS=()
 UM_TMP=${UM_TMP:-$(mktemp -d /tmp/user_metadata.XXXXXX)}
@@ -25,10 +29,43 @@ um_install_packages() {
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 }
 
+# um_build_install [MAKE ARGS]: build the tree and install it into PGBIN's
+# installation.  With UM_SANDBOX, a copy of the tree is built there, so a
+# special build replaces neither the tree's objects nor the system's files.
 um_build_install() {
+	local dir=$UM_ROOT
 	um_log "building and installing the extension"
-	make -C "$UM_ROOT" -s PG_CONFIG="$PGBIN/pg_config" "$@" >/dev/null &&
-		make -C "$UM_ROOT" -s PG_CONFIG="$PGBIN/pg_config" "$@" install >/dev/null
+	if [ -n "${UM_SANDBOX:-}" ]; then
+		dir=$UM_SANDBOX/build
+		um_make_sandbox "$dir" || return 1
+	fi
+	make -C "$dir" -s PG_CONFIG="$PGBIN/pg_config" "$@" >/dev/null &&
+		make -C "$dir" -s PG_CONFIG="$PGBIN/pg_config" "$@" install >/dev/null
+}
+
+# um_make_sandbox DIR: fresh copies of the PostgreSQL 15 installation under
+# UM_SANDBOX (its programs find share/ and lib/ relative to themselves; the
+# headers are only read) and of the tree, without build products, in DIR.
+# With UM_SANDBOX_ENV, its postgres becomes a script that exports those
+# words and runs the real one under the same name, so that every start of
+# the server, pg_ctl restart included, has them.
+um_make_sandbox() {
+	local dir=$1 usr=$UM_SANDBOX/usr
+	local bin=$usr/lib/postgresql/15/bin
+	rm -rf "$usr" "$dir" &&
+		mkdir -p "$usr/lib/postgresql" "$usr/share/postgresql" "$usr/include" "$dir" &&
+		cp -a /usr/lib/postgresql/15 "$usr/lib/postgresql/" &&
+		cp -a /usr/share/postgresql/15 "$usr/share/postgresql/" &&
+		ln -s /usr/include/postgresql "$usr/include/postgresql" || return 1
+	if [ -n "${UM_SANDBOX_ENV:-}" ]; then
+		# shellcheck disable=SC2016 # $0 and $@ are the script's own
+		mv "$bin/postgres" "$bin/postgres.real" &&
+			printf '#!/bin/bash\nexport %s\nexec -a "$0" "$0.real" "$@"\n' \
+				"$UM_SANDBOX_ENV" >"$bin/postgres" &&
+			chmod 755 "$bin/postgres" || return 1
+	fi
+	tar -C "$UM_ROOT" --exclude=./.git --exclude=./test \
+		--exclude='*.o' --exclude='*.bc' --exclude='*.so' -cf - . | tar -C "$dir" -xf -
 }
 
 # um_start_cluster NAME [TCP_PORT]: start a throwaway cluster; sets
