@@ -15,6 +15,8 @@ OBJS = \
 DATA = \
 	sql/user_metadata--1.0.sql \
 	sql/user_metadata--1.0--1.1.sql \
+	sql/user_metadata--1.1--1.2.sql \
+	sql/user_metadata--1.2.sql \
 	sql/user_metadata_proxy--1.0.sql
 
 REGRESS = setup jsonb_merge jsonb_merge_patch store custom_user_data merge_trigger
