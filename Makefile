@@ -5,6 +5,9 @@ EXTENSION = user_metadata user_metadata_proxy
 MODULE_big = user_metadata
 OBJS = \
 	src/user_metadata.o \
+	src/admin_access.o \
+	src/args.o \
+	src/document_trigger.o \
 	src/jsonb_merge.o \
 	src/store.o \
 	src/identity.o \

@@ -17,8 +17,17 @@ SELECT set_user_metadata('alice', '{"fresh":true,"x":null}');
 SELECT get_user_metadata('alice');
 -- bulk read: one row per id, in the order given, {} for unknown ids, duplicates kept
 SELECT update_user_metadata('bob', '{"plan":"free"}');
-SELECT * FROM get_user_metadata(ARRAY['nobody', 'bob', 'alice', 'bob']);
-SELECT * FROM get_user_metadata(ARRAY[]::text[]);
+SELECT * FROM get_user_metadata_bulk(ARRAY['nobody', 'bob', 'alice', 'bob']);
+SELECT * FROM get_user_metadata_bulk(ARRAY[]::text[]);
+-- drivers send a list as an untyped parameter: the bulk read's own name
+-- resolves it to text[], while get_user_metadata($1) would take the scalar
+-- overload and answer for one user named '{bob,alice}'
+PREPARE bulk_read AS SELECT * FROM get_user_metadata_bulk($1);
+EXECUTE bulk_read('{bob,alice}');
+PREPARE scalar_trap AS SELECT * FROM get_user_metadata($1);
+EXECUTE scalar_trap('{bob,alice}');
+-- the deprecated array overload, for typed callers, answers the same
+SELECT * FROM get_user_metadata(ARRAY['nobody', 'bob']);
 -- containment search
 SELECT update_user_metadata('carol', '{"plan":"pro","beta":true}');
 SELECT update_user_metadata('dave', '{"plan":"pro"}', 'billing');
@@ -102,7 +111,7 @@ ROLLBACK TO s;
 SELECT get_user_metadata('carol');
 ROLLBACK;
 SELECT get_user_metadata('carol');
--- declared properties: security definer, pinned search_path, not for PUBLIC
+-- declared properties: nothing SECURITY DEFINER or with a SET clause, the admin API not for PUBLIC
 SELECT p.oid::regprocedure AS function, p.prosecdef, p.proconfig,
 	   has_function_privilege('public', p.oid, 'EXECUTE') AS public_execute
 FROM pg_proc p WHERE p.pronamespace = 'user_metadata'::regnamespace AND p.proname NOT LIKE 'jsonb_merge%'

@@ -4,6 +4,36 @@
 
 \echo Use "CREATE EXTENSION user_metadata" to load this file. \quit
 
+/*
+ * CREATE EXTENSION creates schema user_metadata when it is missing.  One
+ * that already exists is used only if nobody but a superuser could have put
+ * anything in it: empty, owned by a superuser, and no other role may create
+ * in it (as pg_restore leaves it).  Otherwise a role with CREATE on the
+ * database could have planted functions for the extension to call.
+ */
+DO $$
+DECLARE
+	nsp pg_catalog.oid := 'user_metadata'::pg_catalog.regnamespace;
+BEGIN
+	IF EXISTS (SELECT FROM pg_catalog.pg_depend
+			   WHERE refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_namespace'::pg_catalog.regclass
+				 AND refobjid OPERATOR(pg_catalog.=) nsp
+				 AND classid OPERATOR(pg_catalog.<>) 'pg_catalog.pg_extension'::pg_catalog.regclass)
+	   OR NOT (SELECT r.rolsuper FROM pg_catalog.pg_namespace n
+			   JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) n.nspowner
+			   WHERE n.oid OPERATOR(pg_catalog.=) nsp)
+	   OR EXISTS (SELECT FROM pg_catalog.pg_roles r
+				  WHERE NOT r.rolsuper
+					AND pg_catalog.has_schema_privilege(r.oid, nsp, 'CREATE'::pg_catalog.text))
+	THEN
+		RAISE EXCEPTION 'schema "user_metadata" already exists and was not made safe for the extension'
+			USING ERRCODE = 'duplicate_schema',
+				  DETAIL = 'It holds objects, is owned by a role that is not a superuser, or a role that is not a superuser may create objects in it.',
+				  HINT = 'Drop or rename that schema (after checking what is in it), then run CREATE EXTENSION user_metadata again.';
+	END IF;
+END
+$$;
+
 CREATE FUNCTION user_metadata.jsonb_merge(stored jsonb, patch jsonb)
 RETURNS jsonb
 AS 'MODULE_PATHNAME', 'jsonb_merge'
@@ -21,7 +51,8 @@ COMMENT ON FUNCTION user_metadata.jsonb_merge_patch(jsonb, jsonb) IS
 'RFC 7396 JSON Merge Patch: objects merge recursively, a null removes the key at any depth';
 
 -- The per-user store.  Writes go through the functions below, which merge
--- inside one INSERT ... ON CONFLICT statement.
+-- inside one INSERT ... ON CONFLICT statement; the trigger normalize_document
+-- holds every write to the document rules and keeps the timestamps.
 CREATE TABLE user_metadata.user_metadata (
 	app_id		text NOT NULL DEFAULT 'public',
 	user_id		text NOT NULL,
@@ -33,7 +64,7 @@ CREATE TABLE user_metadata.user_metadata (
 		CHECK (pg_catalog.octet_length(app_id) BETWEEN 1 AND 512
 			   AND pg_catalog.octet_length(user_id) BETWEEN 1 AND 512),
 	CONSTRAINT user_metadata_metadata_is_object
-		CHECK (pg_catalog.jsonb_typeof(metadata) OPERATOR(pg_catalog.=) 'object')
+		CHECK (pg_catalog.jsonb_typeof(metadata) OPERATOR(pg_catalog.=) 'object'::pg_catalog.text)
 );
 
 CREATE INDEX user_metadata_metadata_idx
@@ -47,7 +78,8 @@ SELECT pg_catalog.pg_extension_config_dump('user_metadata.user_metadata', '');
 REVOKE ALL ON TABLE user_metadata.user_metadata FROM PUBLIC;
 
 -- Every write, through the functions or straight to the table, stores an
--- object without root nulls within user_metadata.max_document_bytes.
+-- object without root nulls within user_metadata.max_document_bytes, and
+-- sets created_at on insert and updated_at on every write.
 CREATE FUNCTION user_metadata.normalize_document()
 RETURNS trigger
 AS 'MODULE_PATHNAME', 'normalize_document'
@@ -56,50 +88,79 @@ LANGUAGE C;
 REVOKE ALL ON FUNCTION user_metadata.normalize_document() FROM PUBLIC;
 
 CREATE TRIGGER normalize_document
-	BEFORE INSERT OR UPDATE OF metadata ON user_metadata.user_metadata
+	BEFORE INSERT OR UPDATE ON user_metadata.user_metadata
 	FOR EACH ROW EXECUTE FUNCTION user_metadata.normalize_document();
 
--- The admin API takes any user id: SECURITY DEFINER with a pinned
--- search_path, and not executable by PUBLIC.
+-- Per-app admin scopes: a role that has the privileges of a role listed
+-- here may use the admin API only for the apps listed for it.
+CREATE TABLE user_metadata.admin_scopes (
+	role		pg_catalog.regrole NOT NULL,
+	app_id		text NOT NULL,
+	PRIMARY KEY (role, app_id)
+);
+
+COMMENT ON TABLE user_metadata.admin_scopes IS
+'roles confined to some apps in the admin API: a role with the privileges of a listed role may act only for the apps listed for it';
+
+SELECT pg_catalog.pg_extension_config_dump('user_metadata.admin_scopes', '');
+
+REVOKE ALL ON TABLE user_metadata.admin_scopes FROM PUBLIC;
+
+-- Each backend caches the scopes; a change invalidates every cache
+CREATE FUNCTION user_metadata.admin_scopes_changed()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'admin_scopes_changed'
+LANGUAGE C;
+
+REVOKE ALL ON FUNCTION user_metadata.admin_scopes_changed() FROM PUBLIC;
+
+CREATE TRIGGER admin_scopes_changed
+	AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON user_metadata.admin_scopes
+	FOR EACH STATEMENT EXECUTE FUNCTION user_metadata.admin_scopes_changed();
+
+-- The admin API takes any user id and is not executable by PUBLIC.  Each
+-- call checks the caller's admin scopes, then runs its statements as the
+-- function's owner with pg_catalog alone as the search path.
 CREATE FUNCTION user_metadata.get_user_metadata(user_id text, app_id text DEFAULT 'public')
 RETURNS jsonb
 AS 'MODULE_PATHNAME', 'get_user_metadata'
-LANGUAGE C STABLE PARALLEL RESTRICTED SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp;
+LANGUAGE C STABLE PARALLEL RESTRICTED;
 
 CREATE FUNCTION user_metadata.get_user_metadata(user_ids text[], app_id text DEFAULT 'public')
 RETURNS TABLE (user_id text, metadata jsonb)
 AS 'MODULE_PATHNAME', 'get_many_user_metadata'
-LANGUAGE C STABLE PARALLEL RESTRICTED SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp;
+LANGUAGE C STABLE PARALLEL RESTRICTED;
+
+CREATE FUNCTION user_metadata.get_user_metadata_bulk(user_ids text[], app_id text DEFAULT 'public')
+RETURNS TABLE (user_id text, metadata jsonb)
+AS 'MODULE_PATHNAME', 'get_many_user_metadata'
+LANGUAGE C STABLE PARALLEL RESTRICTED;
 
 CREATE FUNCTION user_metadata.update_user_metadata(user_id text, patch jsonb, app_id text DEFAULT 'public')
 RETURNS jsonb
 AS 'MODULE_PATHNAME', 'update_user_metadata'
-LANGUAGE C VOLATILE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp;
+LANGUAGE C VOLATILE;
 
 CREATE FUNCTION user_metadata.set_user_metadata(user_id text, metadata jsonb, app_id text DEFAULT 'public')
 RETURNS jsonb
 AS 'MODULE_PATHNAME', 'set_user_metadata'
-LANGUAGE C VOLATILE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp;
+LANGUAGE C VOLATILE;
 
 CREATE FUNCTION user_metadata.clear_user_metadata(user_id text, app_id text DEFAULT 'public')
 RETURNS boolean
 AS 'MODULE_PATHNAME', 'clear_user_metadata'
-LANGUAGE C VOLATILE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp;
+LANGUAGE C VOLATILE;
 
 CREATE FUNCTION user_metadata.find_users(filter jsonb, app_id text DEFAULT 'public')
 RETURNS SETOF text
 AS 'MODULE_PATHNAME', 'find_users'
-LANGUAGE C STABLE PARALLEL RESTRICTED SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp;
+LANGUAGE C STABLE PARALLEL RESTRICTED;
 
 COMMENT ON FUNCTION user_metadata.get_user_metadata(text, text) IS
 'the stored document of one user, {} when there is none';
 COMMENT ON FUNCTION user_metadata.get_user_metadata(text[], text) IS
+'deprecated: use get_user_metadata_bulk, which drivers that send lists untyped cannot confuse with get_user_metadata(text)';
+COMMENT ON FUNCTION user_metadata.get_user_metadata_bulk(text[], text) IS
 'the documents of many users, one row per id in the order given, {} for unknown ids';
 COMMENT ON FUNCTION user_metadata.update_user_metadata(text, jsonb, text) IS
 'atomically merge patch into the user''s document (root keys replace, root nulls remove) and return it';
@@ -113,6 +174,7 @@ COMMENT ON FUNCTION user_metadata.find_users(jsonb, text) IS
 REVOKE ALL ON FUNCTION
 	user_metadata.get_user_metadata(text, text),
 	user_metadata.get_user_metadata(text[], text),
+	user_metadata.get_user_metadata_bulk(text[], text),
 	user_metadata.update_user_metadata(text, jsonb, text),
 	user_metadata.set_user_metadata(text, jsonb, text),
 	user_metadata.clear_user_metadata(text, text),
@@ -150,13 +212,11 @@ CREATE POLICY current_user_only ON user_metadata.user_metadata
 CREATE FUNCTION user_metadata.custom_user_data()
 RETURNS jsonb
 AS 'MODULE_PATHNAME', 'custom_user_data'
-LANGUAGE C STABLE PARALLEL RESTRICTED
-SET search_path = pg_catalog, pg_temp;
+LANGUAGE C STABLE PARALLEL RESTRICTED;
 
 CREATE PROCEDURE user_metadata.write_custom_user_data(new_data jsonb, INOUT custom_data jsonb DEFAULT NULL)
 AS 'MODULE_PATHNAME', 'write_custom_user_data'
-LANGUAGE C
-SET search_path = pg_catalog, pg_temp;
+LANGUAGE C;
 
 COMMENT ON FUNCTION user_metadata.custom_user_data() IS
 'the current user''s document, {} if none (Atlas refreshCustomData)';

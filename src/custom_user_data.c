@@ -17,6 +17,7 @@
 #include "funcapi.h"
 #include "utils/jsonb.h"
 
+#include "args.h"
 #include "identity.h"
 #include "store.h"
 
@@ -29,7 +30,7 @@ PG_FUNCTION_INFO_V1(custom_user_data);
 Datum
 custom_user_data(PG_FUNCTION_ARGS)
 {
-	PG_RETURN_JSONB_P(store_get(identity_app_id(), identity_user_id()));
+	PG_RETURN_JSONB_P(um_store_get(um_identity_app_id(), um_identity_user_id()));
 }
 
 /*
@@ -42,13 +43,13 @@ PG_FUNCTION_INFO_V1(write_custom_user_data);
 Datum
 write_custom_user_data(PG_FUNCTION_ARGS)
 {
-	Jsonb	   *new_data = object_arg(fcinfo, 0, "new_data");
+	Jsonb	   *new_data = um_object_arg(fcinfo, 0, "new_data");
 	TupleDesc	tupdesc;
 	Datum		result;
 	bool		isnull = false;
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "write_custom_user_data must return a record");
-	result = JsonbPGetDatum(store_update(identity_app_id(), identity_user_id(), new_data));
+	result = JsonbPGetDatum(um_store_update(um_identity_app_id(), um_identity_user_id(), new_data));
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc), &result, &isnull)));
 }

@@ -42,7 +42,7 @@ jwt_subject(void)
 }
 
 text *
-identity_user_id(void)
+um_identity_user_id(void)
 {
 	text	   *sub;
 
@@ -59,7 +59,7 @@ identity_user_id(void)
 }
 
 text *
-identity_app_id(void)
+um_identity_app_id(void)
 {
 	if (um_app_id == NULL || um_app_id[0] == '\0')
 		ereport(ERROR,
@@ -76,7 +76,7 @@ PG_FUNCTION_INFO_V1(current_user_id);
 Datum
 current_user_id(PG_FUNCTION_ARGS)
 {
-	PG_RETURN_TEXT_P(identity_user_id());
+	PG_RETURN_TEXT_P(um_identity_user_id());
 }
 
 /*
@@ -86,5 +86,5 @@ PG_FUNCTION_INFO_V1(current_app_id);
 Datum
 current_app_id(PG_FUNCTION_ARGS)
 {
-	PG_RETURN_TEXT_P(identity_app_id());
+	PG_RETURN_TEXT_P(um_identity_app_id());
 }

@@ -13,9 +13,9 @@
 #include "fmgr.h"
 
 /* user_metadata.user_id, else the sub claim of request.jwt.claims; or 28000 */
-extern text *identity_user_id(void);
+extern text *um_identity_user_id(void);
 
 /* user_metadata.app_id; 22023 when set empty */
-extern text *identity_app_id(void);
+extern text *um_identity_app_id(void);
 
 #endif							/* IDENTITY_H */

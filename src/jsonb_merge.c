@@ -500,7 +500,7 @@ merge_objects(Jsonb *base_jb, Jsonb *patch_jb, bool deep)
 	return result;
 }
 
-const char *
+static const char *
 json_type_name(const Jsonb *jb)
 {
 	if (JB_ROOT_IS_OBJECT(jb))
@@ -521,32 +521,26 @@ json_type_name(const Jsonb *jb)
 }
 
 void
-require_json_object(const Jsonb *jb, const char *argname)
+um_not_an_object(const Jsonb *jb, const char *what, const char *hint)
 {
-	if (!JB_ROOT_IS_OBJECT(jb))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("argument \"%s\" must be a JSON object", argname),
-				 errdetail("It is a JSON %s.", json_type_name(jb)),
-				 errhint("User metadata is an object of root keys, such as {\"theme\": \"dark\"}.")));
-}
-
-static inline bool
-is_json_null(const Jsonb *jb)
-{
-	return JB_ROOT_IS_SCALAR(jb) &&
-		(jb->root.children[0] & JENTRY_TYPEMASK) == JENTRY_ISNULL;
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("%s must be a JSON object", what),
+			 errdetail("It is a JSON %s.", json_type_name(jb)),
+			 errhint("%s", hint)));
 }
 
 Jsonb *
-merge_root(Jsonb *stored, Jsonb *patch)
+um_merge_root(Jsonb *stored, Jsonb *patch)
 {
-	if (stored != NULL && is_json_null(stored))
+	const char *hint = "jsonb_merge merges objects, such as {\"theme\": \"dark\"}.";
+
+	if (stored != NULL && um_is_json_null(stored))
 		stored = NULL;
-	if (stored != NULL)
-		require_json_object(stored, "stored");
-	if (patch != NULL)
-		require_json_object(patch, "patch");
+	if (stored != NULL && !JB_ROOT_IS_OBJECT(stored))
+		um_not_an_object(stored, "argument \"stored\"", hint);
+	if (patch != NULL && !JB_ROOT_IS_OBJECT(patch))
+		um_not_an_object(patch, "argument \"patch\"", hint);
 	return merge_objects(stored, patch, false);
 }
 
@@ -604,7 +598,7 @@ jsonb_merge(PG_FUNCTION_ARGS)
 	Jsonb	   *stored = jsonb_arg(fcinfo, 0, &stored_buf);
 	Jsonb	   *patch = jsonb_arg(fcinfo, 1, &patch_buf);
 
-	return result_datum(fcinfo, merge_root(stored, patch), &stored_buf, &patch_buf);
+	return result_datum(fcinfo, um_merge_root(stored, patch), &stored_buf, &patch_buf);
 }
 
 /*

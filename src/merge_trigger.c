@@ -62,6 +62,23 @@ jsonb_column(Relation relation, const char *column)
 }
 
 /*
+ * A value of the column as a Jsonb object, the stored (OLD) or the new one.
+ * A stored JSON null counts as {}.
+ */
+static Jsonb *
+column_object(Datum value, bool stored, const MergeColumn *mc)
+{
+	Jsonb	   *jb = DatumGetJsonbP(value);
+
+	if (!JB_ROOT_IS_OBJECT(jb) && !(stored && um_is_json_null(jb)))
+		um_not_an_object(jb,
+						 psprintf("the %s value of column \"%s\" of table \"%s\"",
+								  stored ? "stored" : "new", mc->column, RelationGetRelationName(mc->relation)),
+						 "merge_trigger merges JSON objects: on UPDATE the new value is a patch such as {\"theme\": \"dark\"}.");
+	return jb;
+}
+
+/*
  * merge_trigger() RETURNS trigger
  */
 PG_FUNCTION_INFO_V1(merge_trigger);
@@ -126,14 +143,14 @@ merge_trigger(PG_FUNCTION_ARGS)
 		attnums[i] = jsonb_column(relation, mc.column);
 		value = heap_getattr(newtuple, attnums[i], tupdesc, &isnull);
 		if (!isnull)
-			patch = DatumGetJsonbP(value);
+			patch = column_object(value, false, &mc);
 		if (oldtuple != NULL)
 		{
 			value = heap_getattr(oldtuple, attnums[i], tupdesc, &isnull);
 			if (!isnull)
-				stored = DatumGetJsonbP(value);
+				stored = column_object(value, true, &mc);
 		}
-		values[i] = JsonbPGetDatum(merge_root(stored, patch));
+		values[i] = JsonbPGetDatum(um_merge_root(stored, patch));
 		nulls[i] = false;
 	}
 

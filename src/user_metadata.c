@@ -58,12 +58,13 @@ _PG_init(void)
 							   0,
 							   NULL, NULL, NULL);
 
+	/* superuser-only, so that a writer cannot silence its own changes */
 	DefineCustomBoolVariable("user_metadata.notify",
 							 "Notify channel user_metadata at commit for every changed user document.",
-							 NULL,
+							 "Set it with ALTER DATABASE or ALTER ROLE ... SET as a superuser.",
 							 &um_notify,
 							 false,
-							 PGC_USERSET,
+							 PGC_SUSET,
 							 0,
 							 NULL, NULL, NULL);
 

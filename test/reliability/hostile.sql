@@ -75,6 +75,12 @@ CREATE TRIGGER merge BEFORE INSERT OR UPDATE ON hostile.prefs
 INSERT INTO hostile.prefs VALUES (1, '{"a":1}', 'first');
 RESET ROLE;
 
+-- A record of calls to a squatter's look-alike, and a trigger function that
+-- skips rows, as a DBA's blocking trigger would
+CREATE TABLE public.squatter_calls (at timestamptz);
+GRANT INSERT ON public.squatter_calls TO PUBLIC;
+CREATE FUNCTION public.skip_row() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$;
+
 --! 22004 update_user_metadata: NULL user_id
 SELECT user_metadata.update_user_metadata(NULL, '{"a":2}');
 --! 22004 update_user_metadata: NULL patch
@@ -494,10 +500,47 @@ SET LOCAL search_path = hostile, pg_catalog, user_metadata, public;
 UPDATE hostile.prefs SET settings = '{"b":2,"a":null}';
 SELECT public.expect((SELECT settings FROM hostile.prefs WHERE id OPERATOR(pg_catalog.=) 1), '{"b":2}');
 --! 00000 hostile search_path: notifications on
+SET LOCAL user_metadata.notify = on;
 SET LOCAL ROLE um_client;
 SET LOCAL search_path = hostile, pg_catalog, user_metadata, public;
-SET LOCAL user_metadata.notify = on;
 SELECT public.expect(user_metadata.update_user_metadata('victim', '{"b":2}', 'hostile'), '{"a":1,"b":2}');
 --! 00000 notifications on: the longest ids of control characters
 SET LOCAL user_metadata.notify = on;
 SELECT public.expect(user_metadata.update_user_metadata(repeat(chr(1), 512), '{"a":1}', repeat(chr(1), 512)), '{"a":1}');
+--! 42501 a writer cannot switch notifications off for itself
+SET LOCAL ROLE um_client;
+SET LOCAL user_metadata.notify = off;
+--! 42501 a writer cannot switch notifications on for itself either
+SET LOCAL ROLE um_client;
+SELECT pg_catalog.set_config('user_metadata.notify', 'on', true);
+--! 00000 a squatter's jsonb_merge(text, jsonb) in the extension's schema is never called by the store
+CREATE FUNCTION user_metadata.jsonb_merge(stored text, patch jsonb) RETURNS jsonb
+LANGUAGE sql AS $$ INSERT INTO public.squatter_calls VALUES (now()) RETURNING '{"squatted":true}'::jsonb $$;
+ALTER FUNCTION user_metadata.jsonb_merge(text, jsonb) OWNER TO um_nobody;
+SELECT public.expect(user_metadata.update_user_metadata('squat_new', '{"n":1,"x":null}', 'hostile'), '{"n":1}');
+SELECT public.expect(user_metadata.update_user_metadata('victim', '{"n":1}', 'hostile'), '{"a":1,"n":1}');
+SELECT public.expect(user_metadata.set_user_metadata('victim', '{"s":1,"x":null}', 'hostile'), '{"s":1}');
+SELECT public.expect((SELECT pg_catalog.count(*) FROM public.squatter_calls), 0::pg_catalog.int8);
+--! 09000 a BEFORE trigger that skips the row: update of a new user
+CREATE TRIGGER a_skip BEFORE INSERT OR UPDATE ON user_metadata.user_metadata
+	FOR EACH ROW EXECUTE FUNCTION public.skip_row();
+SELECT user_metadata.update_user_metadata('skipped', '{"a":1}', 'hostile');
+--! 09000 a BEFORE trigger that skips the row: update of a stored user
+CREATE TRIGGER a_skip BEFORE INSERT OR UPDATE ON user_metadata.user_metadata
+	FOR EACH ROW EXECUTE FUNCTION public.skip_row();
+SELECT user_metadata.update_user_metadata('victim', '{"a":2}', 'hostile');
+--! 09000 a BEFORE trigger that skips the row: set
+CREATE TRIGGER a_skip BEFORE INSERT OR UPDATE ON user_metadata.user_metadata
+	FOR EACH ROW EXECUTE FUNCTION public.skip_row();
+SELECT user_metadata.set_user_metadata('victim', '{"a":2}', 'hostile');
+--! 09000 a BEFORE trigger that skips the row: write_custom_user_data
+CREATE TRIGGER a_skip BEFORE INSERT OR UPDATE ON user_metadata.user_metadata
+	FOR EACH ROW EXECUTE FUNCTION public.skip_row();
+SET LOCAL user_metadata.user_id = 'victim';
+SET LOCAL user_metadata.app_id = 'hostile';
+CALL user_metadata.write_custom_user_data('{"a":2}');
+--! 00000 an untyped list (as node-postgres, psycopg and postgres.js send one) reaches the bulk read
+SELECT public.expect(array(SELECT user_id FROM user_metadata.get_user_metadata_bulk('{victim,nobody,victim}', 'hostile')),
+					 ARRAY['victim', 'nobody', 'victim']);
+SELECT public.expect(array(SELECT metadata FROM user_metadata.get_user_metadata_bulk('{victim,nobody}', 'hostile')),
+					 ARRAY['{"a":1}', '{}']::pg_catalog.jsonb[]);

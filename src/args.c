@@ -1,0 +1,85 @@
+/*-------------------------------------------------------------------------
+ *
+ * args.c
+ *	  Argument checks shared by the SQL-callable functions, each error
+ *	  naming the argument and what it should be.
+ *
+ * src/args.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "utils/array.h"
+#include "utils/jsonb.h"
+
+#include "args.h"
+#include "jsonb_merge.h"
+
+#define ID_HINT "Users and apps are named by non-empty text ids."
+#define DOCUMENT_HINT "User metadata is an object of root keys, such as {\"theme\": \"dark\"}."
+
+static void
+require_not_null(FunctionCallInfo fcinfo, int argno, const char *argname, const char *hint)
+{
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("argument \"%s\" must not be null", argname),
+				 errhint("%s", hint)));
+}
+
+text *
+um_id_arg(FunctionCallInfo fcinfo, int argno, const char *argname)
+{
+	text	   *id;
+
+	require_not_null(fcinfo, argno, argname, ID_HINT);
+	id = PG_GETARG_TEXT_PP(argno);
+	if (VARSIZE_ANY_EXHDR(id) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("argument \"%s\" must not be empty", argname),
+				 errhint(ID_HINT)));
+	return id;
+}
+
+Jsonb *
+um_object_arg(FunctionCallInfo fcinfo, int argno, const char *argname)
+{
+	Jsonb	   *jb;
+
+	require_not_null(fcinfo, argno, argname, DOCUMENT_HINT);
+	jb = PG_GETARG_JSONB_P(argno);
+	if (!JB_ROOT_IS_OBJECT(jb))
+		um_not_an_object(jb, psprintf("argument \"%s\"", argname), DOCUMENT_HINT);
+	return jb;
+}
+
+ArrayType *
+um_id_array_arg(FunctionCallInfo fcinfo, int argno, const char *argname)
+{
+	ArrayType  *ids;
+	Datum	   *elems;
+	bool	   *nulls;
+	int			count;
+
+	require_not_null(fcinfo, argno, argname, "Pass an array of user ids; an empty array returns no rows.");
+	ids = PG_GETARG_ARRAYTYPE_P(argno);
+	deconstruct_array(ids, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &count);
+	for (int i = 0; i < count; i++)
+	{
+		if (nulls[i])
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("argument \"%s\" must not contain nulls", argname),
+					 errhint(ID_HINT)));
+		if (VARSIZE_ANY_EXHDR(DatumGetTextPP(elems[i])) == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("argument \"%s\" must not contain empty ids", argname),
+					 errhint(ID_HINT)));
+	}
+	return ids;
+}

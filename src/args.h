@@ -1,0 +1,25 @@
+/*-------------------------------------------------------------------------
+ *
+ * args.h
+ *	  Argument checks shared by the SQL-callable functions.
+ *
+ * src/args.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef ARGS_H
+#define ARGS_H
+
+#include "fmgr.h"
+#include "utils/jsonb.h"
+
+/* A user or app id: 22004 for SQL NULL, 22023 when empty */
+extern text *um_id_arg(FunctionCallInfo fcinfo, int argno, const char *argname);
+
+/* A document or patch: 22004 for SQL NULL, 22023 unless a JSON object */
+extern Jsonb *um_object_arg(FunctionCallInfo fcinfo, int argno, const char *argname);
+
+/* An array of ids: 22004 for SQL NULL or a null element, 22023 for an empty one */
+extern ArrayType *um_id_array_arg(FunctionCallInfo fcinfo, int argno, const char *argname);
+
+#endif							/* ARGS_H */

@@ -1,0 +1,106 @@
+/*-------------------------------------------------------------------------
+ *
+ * document_trigger.c
+ *	  The rules every write of user_metadata.user_metadata follows, held by
+ *	  its BEFORE INSERT OR UPDATE row trigger normalize_document.
+ *
+ * Direct writes by client roles and the store's own statements alike: the
+ * document is a JSON object without root nulls within max_document_bytes,
+ * created_at is set on insert and kept, updated_at is set on every write.
+ * Keeping timestamps here, not in the store's statements, leaves the
+ * upsert's SET clause free of now(), which Citus requires of distributed
+ * tables.  The table's owner (and superusers, who can disable triggers
+ * anyway) may insert rows with their timestamps: pg_restore and resharding
+ * copy rows as they were.
+ *
+ * src/document_trigger.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "access/xact.h"
+#include "commands/trigger.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/jsonb.h"
+#include "utils/rel.h"
+#include "utils/timestamp.h"
+
+#include "jsonb_merge.h"
+#include "store.h"
+#include "user_metadata.h"
+
+static void
+check_document_size(Jsonb *document)
+{
+	Size		size = VARSIZE(document);
+
+	if (um_max_document_bytes > 0 && size > (Size) um_max_document_bytes)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("user metadata document is too large"),
+				 errdetail("The document would take %zu bytes; user_metadata.max_document_bytes allows %d.",
+						   size, um_max_document_bytes),
+				 errhint("Store less data for this user, or raise user_metadata.max_document_bytes.")));
+}
+
+/*
+ * normalize_document() RETURNS trigger
+ *
+ * BEFORE INSERT OR UPDATE FOR EACH ROW on user_metadata.user_metadata.
+ */
+PG_FUNCTION_INFO_V1(normalize_document);
+Datum
+normalize_document(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	TupleDesc	tupdesc;
+	HeapTuple	tuple;
+	int			attnums[3] = {ATTNUM_METADATA, ATTNUM_CREATED_AT, ATTNUM_UPDATED_AT};
+	Datum		values[3];
+	bool		isnull[3] = {false, false, false};
+	int			ncolumns = 1;
+	Jsonb	   *document;
+	Jsonb	   *normal;
+	Datum		now;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BEFORE(trigdata->tg_event) ||
+		!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) || TRIGGER_FIRED_BY_DELETE(trigdata->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("normalize_document must be fired BEFORE INSERT OR UPDATE FOR EACH ROW")));
+
+	tupdesc = RelationGetDescr(trigdata->tg_relation);
+	tuple = TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) ? trigdata->tg_newtuple : trigdata->tg_trigtuple;
+
+	values[0] = heap_getattr(tuple, ATTNUM_METADATA, tupdesc, &isnull[0]);
+	if (isnull[0])
+		return PointerGetDatum(tuple);	/* the NOT NULL constraint reports it */
+	document = DatumGetJsonbP(values[0]);
+	if (!JB_ROOT_IS_OBJECT(document))
+		um_not_an_object(document, "column \"metadata\"",
+						 "User metadata is an object of root keys, such as {\"theme\": \"dark\"}.");
+	normal = um_merge_root(NULL, document);
+	check_document_size(normal);
+	if (normal != document)
+		values[0] = JsonbPGetDatum(normal);
+
+	now = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
+	if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
+	{
+		values[1] = heap_getattr(trigdata->tg_trigtuple, ATTNUM_CREATED_AT, tupdesc, &isnull[1]);
+		values[2] = now;
+		ncolumns = 3;
+	}
+	else if (!pg_class_ownercheck(RelationGetRelid(trigdata->tg_relation), GetUserId()))
+	{
+		values[1] = values[2] = now;
+		ncolumns = 3;
+	}
+	else if (normal == document)
+		return PointerGetDatum(tuple);
+
+	return PointerGetDatum(heap_modify_tuple_by_cols(tuple, tupdesc, ncolumns, attnums, values, isnull));
+}
