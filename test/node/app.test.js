@@ -158,3 +158,18 @@ test('LISTEN gets nothing for a rolled-back transaction', async () => {
   }), rolledBack);
   assert.deepEqual(await changesSoFar(), []);
 });
+
+test('get_user_metadata_bulk takes a native JS array, no cast (node-postgres sends it untyped)', async () => {
+  const ids = [`bulk-a-${run}`, `bulk-none-${run}`, `bulk-a-${run}`];
+  await admin.query('SELECT user_metadata.set_user_metadata($1, $2)', [ids[0], JSON.stringify({ n: 1 })]);
+  const { rows } = await admin.query('SELECT * FROM user_metadata.get_user_metadata_bulk($1)', [ids]);
+  assert.deepEqual(rows, [
+    { user_id: ids[0], metadata: { n: 1 } },
+    { user_id: ids[1], metadata: {} },
+    { user_id: ids[0], metadata: { n: 1 } },
+  ]);
+  // the reason for its own name: the overloaded get_user_metadata($1) takes
+  // the untyped list as one user id
+  const trap = await admin.query('SELECT * FROM user_metadata.get_user_metadata($1) AS metadata', [ids]);
+  assert.deepEqual(trap.rows, [{ metadata: {} }]);
+});
