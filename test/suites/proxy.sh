@@ -12,13 +12,11 @@
 # Prints TAP lines; logs to stderr.
 set -euo pipefail
 source "$(dirname "$0")/../lib/cluster.sh"
+source "$(dirname "$0")/../lib/tap.sh"
 here=$UM_ROOT/test/proxy
 work=$UM_TMP/proxy
 mkdir -p "$work"
 
-check() {				# check DESCRIPTION EXPECTED ACTUAL
-	if [ "$2" = "$3" ]; then echo "ok - $1"; else echo "not ok - $1 (expected $2, got $3)"; fi
-}
 sql() {					# sql PORT DATABASE ARGS...: unaligned, stops at the first error
 	local port=$1 db=$2
 	shift 2
@@ -93,11 +91,8 @@ psql -X -a -p "$A_PORT" -d um_proxy -f "$here/calls.sql" >"$work/proxy.out" 2>&1
 calls=$(grep -c '^\\echo :LAST_ERROR_SQLSTATE' "$here/calls.sql")
 check "calls.sql fails where it should, directly: $calls errors" "$calls" "$(grep -c 'ERROR:' "$work/direct.out" || true)"
 check "calls.sql fails where it should, through the proxy: $calls errors" "$calls" "$(grep -c 'ERROR:' "$work/proxy.out" || true)"
-if diff -u "$work/direct.out" "$work/proxy.out" >&2; then
-	echo "ok - calls.sql: results, errors, SQLSTATEs, details and hints identical directly and through the proxy"
-else
-	echo "not ok - calls.sql: output differs between direct and proxy (diff on stderr)"
-fi
+diff -u "$work/direct.out" "$work/proxy.out" >&2 && rc=0 || rc=$?
+check_status $rc "calls.sql: results, errors, SQLSTATEs, details and hints identical directly and through the proxy (a diff goes to stderr)"
 check "a partition's error keeps its SQLSTATE and message" \
 	'22023|ERROR:  argument "user_id" must not be empty|HINT:  Users and apps are named by non-empty text ids.' \
 	"$(psql -X -q -At -p "$A_PORT" -d um_proxy -v VERBOSITY=default -v SHOW_CONTEXT=never \
@@ -239,3 +234,4 @@ check "B back: the writes to A's users made during the outage are there, none to
 check "B back: a new session updates B's users, keeping their documents" 40 \
 	"$(sql "$A_PORT" um_proxy -c "SELECT count(*) FROM unnest(ARRAY[$b_users]) u
 		WHERE user_metadata.update_user_metadata(u, '{\"back\": true}') ?& ARRAY['n', 'back']")"
+checks_done
