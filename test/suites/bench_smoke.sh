@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # test/suites/bench_smoke.sh: the benchmark command works.  Runs
-# `test/bench/run --smoke` (tiny counts, its own clusters on ports
-# 55437-55438, the extension test/run just installed) into a temporary
+# `test/bench/run --smoke` (tiny counts, its own cluster on a free port, the
+# extension test/run just installed) into a temporary
 # directory and checks what it wrote: results.md with non-empty tables whose
 # numbers parse, both charts, and the harness's own checks (one call per
 # row, exact contenders agree).  Never asserts speed.  Prints TAP lines.
