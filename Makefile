@@ -28,7 +28,7 @@ REGRESS_OPTS = --inputdir=. --outputdir=test/regress
 # Server headers count as system headers: -Wextra judges our code, not theirs.
 # fmgr's calling convention passes fcinfo to functions that take no arguments.
 PG_CPPFLAGS = -Wall -Wextra -Wno-unused-parameter -Werror -isystem $(includedir_server)
-EXTRA_CLEAN = test/results
+EXTRA_CLEAN = test/regress	# pg_regress (REGRESS_OPTS) and test/run write here
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)

@@ -10,7 +10,7 @@
 # Usage: test/bench/proxy_overhead.sh [--smoke] [--out FILE] [--duration S]
 #        [--reps N] [--clients "1 4"] [--no-build] [--port P]
 # --smoke: tiny counts, a few seconds; proves the script works, its numbers
-# mean nothing.
+# mean nothing.  --port P: its cluster on 127.0.0.1:P (default: a free port).
 set -euo pipefail
 source "$(dirname "$0")/../lib/cluster.sh"
 command_line="test/bench/proxy_overhead.sh${*:+ $*}"
@@ -20,7 +20,7 @@ reps=3
 clients="1 4"
 users=1000			# bench users, all on partition 0
 build=1
-port=55445
+port=tcp			# a free port unless --port
 while [ $# -gt 0 ]; do
 	case $1 in
 		--smoke) duration=1 reps=3 clients=1 users=50 ;;
@@ -44,6 +44,7 @@ if [ $build -eq 1 ]; then
 	um_build_install
 fi
 um_start_cluster bench "$port"
+port=$bench_PORT
 for p in 0 1 2 3; do
 	sql postgres -c "CREATE DATABASE um_p$p"
 	sql um_p$p -c 'CREATE EXTENSION user_metadata'

@@ -132,10 +132,10 @@ FROM med ORDER BY fsync, users DESC, clients, ord;
 \pset fieldsep '\t'
 \o :datdir/upsert_uniform.dat
 SELECT 'clients', string_agg(format('"%s"', name), E'\t' ORDER BY ord) FROM bench.upsert_contender;
-SELECT clients, string_agg(tps::text, E'\t' ORDER BY ord) FROM med WHERE fsync = 'off' AND users = :users
+SELECT clients, string_agg(coalesce(tps::text, 'NaN'), E'\t' ORDER BY ord) FROM med WHERE fsync = 'off' AND users = :users
 GROUP BY clients ORDER BY clients;
 \o :datdir/upsert_hot.dat
 SELECT 'clients', string_agg(format('"%s"', name), E'\t' ORDER BY ord) FROM bench.upsert_contender;
-SELECT clients, string_agg(tps::text, E'\t' ORDER BY ord) FROM med WHERE fsync = 'off' AND users = 1
+SELECT clients, string_agg(coalesce(tps::text, 'NaN'), E'\t' ORDER BY ord) FROM med WHERE fsync = 'off' AND users = 1
 GROUP BY clients ORDER BY clients;
 \o

@@ -1,9 +1,11 @@
 # test/lib/cluster.sh: shared set-up for the test, demo and benchmark commands.
 #
 # Source it, then: um_install_packages PKG...; um_build_install;
-# um_start_cluster NAME [TCP_PORT]; um_stop_clusters (also run on exit).
+# um_start_cluster NAME [TCP_PORT|tcp]; um_stop_clusters (also run on exit).
 # Clusters run as the postgres OS user in a private temporary directory and
 # listen on a unix socket there (plus 127.0.0.1 when a TCP port is given).
+# "tcp" takes a free port (um_free_port): suites never need fixed ones.
+# UM_PORT_BASE=P makes free ports come from P upwards (first free one).
 #
 # UM_SANDBOX=DIR (test/sanitize) builds and runs against a private copy of
 # the PostgreSQL installation under DIR instead of the system's; its server
@@ -68,26 +70,63 @@ um_make_sandbox() {
 		--exclude='*.o' --exclude='*.bc' --exclude='*.so' -cf - . | tar -C "$dir" -xf -
 }
 
-# um_start_cluster NAME [TCP_PORT]: start a throwaway cluster; sets
-# <NAME>_HOST, <NAME>_PORT and <NAME>_DIR.  Extra postgres settings can be
-# passed in UM_PG_OPTS.
+# um_port_busy PORT: true when something listens on 127.0.0.1:PORT
+um_port_busy() {
+	timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null
+}
+
+# um_free_port: a TCP port on 127.0.0.1 that nothing listens on, from
+# UM_PORT_BASE upwards, or else from a random start in 20000-32767 (below
+# Linux's ephemeral ports, which outgoing connections take).  Another
+# process may take it before the caller binds it: um_start_cluster retries.
+um_free_port() {
+	local port=${UM_PORT_BASE:-$((20000 + RANDOM % 12000))} tries=0
+	while um_port_busy "$port"; do
+		port=$((port + 1)) tries=$((tries + 1))
+		[ $tries -lt 1000 ] || { um_log "no free TCP port from ${UM_PORT_BASE:-$port} up"; return 1; }
+	done
+	echo "$port"
+}
+
+# um_start_cluster NAME [TCP_PORT|tcp]: start a throwaway cluster; sets
+# <NAME>_HOST, <NAME>_PORT and <NAME>_DIR.  Without a port it listens only
+# on a unix socket in its own directory; "tcp" also listens on a free port
+# of 127.0.0.1, a number on that port (refused when busy).  Extra postgres
+# settings can be passed in UM_PG_OPTS.
 um_start_cluster() {
-	local name=$1 tcp=${2:-} dir port listen=''
+	local name=$1 tcp=${2:-} dir port=5432 listen='' try
 	dir="$UM_TMP/$name"
 	mkdir -p "$dir" && chown postgres: "$dir" && chmod 700 "$dir"
-	port=${tcp:-5432}
 	[ -n "$tcp" ] && listen=127.0.0.1
+	if [ -n "$tcp" ] && [ "$tcp" != tcp ] && um_port_busy "$tcp"; then
+		um_log "cluster $name: port $tcp on 127.0.0.1 is busy (another server listens there);" \
+			"choose another port, or none to get a free one"
+		return 1
+	fi
 	runuser -u postgres -- "$PGBIN/initdb" -D "$dir/data" -U postgres -A trust \
 		--no-sync -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 || {
 		cat "$dir/initdb.log" >&2
 		return 1
 	}
-	runuser -u postgres -- "$PGBIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-		-o "-c listen_addresses='$listen' -p $port -k $dir -c fsync=off ${UM_PG_OPTS:-}" \
-		start >/dev/null || {
+	for try in 1 2 3 4 5; do
+		case $tcp in
+			'') ;;
+			tcp) port=$(um_free_port) || return 1 ;;
+			*) port=$tcp ;;
+		esac
+		rm -f "$dir/server.log"
+		runuser -u postgres -- "$PGBIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
+			-o "-c listen_addresses='$listen' -p $port -k $dir -c fsync=off ${UM_PG_OPTS:-}" \
+			start >/dev/null && break
+		if [ "$tcp" = tcp ] && [ $try -lt 5 ] && grep -q 'could not bind' "$dir/server.log"; then
+			um_log "cluster $name: port $port was taken meanwhile, trying another"
+			continue
+		fi
+		grep -q 'could not bind' "$dir/server.log" &&
+			um_log "cluster $name: port $port on 127.0.0.1 is busy"
 		cat "$dir/server.log" >&2
 		return 1
-	}
+	done
 	UM_CLUSTERS+=("$dir")
 	printf -v "${name}_HOST" '%s' "$dir"
 	printf -v "${name}_PORT" '%s' "$port"

@@ -14,16 +14,21 @@
 # With mask 2N-1, partition i keeps the rows with hashtext(user_id) & (2N-1)
 # = i and sends those with N+i to the new partition N+i.  In this order:
 #   1. check the old partitions hold only their rows and the new ones nothing
-#   2. copy each partition's leaving rows to its new partition (COPY, binary)
-#   3. compare count and checksum of every copied set on both sides
-#   4. switch: add p<N>..p<2N-1> to server user_metadata in one ALTER SERVER;
+#   2. give each new partition the privileges its old one has on schema
+#      user_metadata, its table and its functions (GRANT what the old one
+#      grants, REVOKE what it does not), so that the role the proxy connects
+#      as may call there what it may call on the old one; the grantee roles
+#      must exist on the new partition's server
+#   3. copy each partition's leaving rows to its new partition (COPY, binary)
+#   4. compare count and checksum of every copied set on both sides
+#   5. switch: add p<N>..p<2N-1> to server user_metadata in one ALTER SERVER;
 #      each proxy session routes by the new options from its next call
-#   5. delete the copied rows from the old partitions
-#   6. check every partition holds exactly its own rows
+#   6. delete the copied rows from the old partitions
+#   7. check every partition holds exactly its own rows
 # Reads keep working throughout: before the switch rows are read at their
 # old home, after it at their new one, and the old copies go only after.
-# WRITES MUST BE STOPPED from step 2 until step 5 ends: a write to a leaving
-# user then would be lost.  Step 3 fails the run, before the switch, if rows
+# WRITES MUST BE STOPPED from step 3 until step 6 ends: a write to a leaving
+# user then would be lost.  Step 4 fails the run, before the switch, if rows
 # changed while they were copied.  Copies and deletes run with
 # session_replication_role = replica: a move fires no triggers, so it sends no
 # change notifications and copies rows exactly as they are stored.
@@ -31,7 +36,7 @@
 # If the run fails before the switch, nothing has changed for callers:
 # empty the new partitions and run it again.  If it fails after the switch,
 # run it again with the same arguments: it sees the switch done and redoes
-# steps 5 and 6 only.
+# steps 2, 6 and 7 only.
 set -euo pipefail
 
 if [ $# -lt 2 ]; then
@@ -64,6 +69,46 @@ misplaced() {			# misplaced CONNINFO MASK PARTITION: rows that live elsewhere
 			WHERE (pg_catalog.hashtext(user_id) & $2) <> $3"
 }
 
+# privileges CONNINFO: one line per privilege on schema user_metadata, its
+# table and its routines, the owner's own left out: KIND OBJECT PRIVILEGE
+# GRANTEE [WITH GRANT OPTION], sorted; a NULL ACL is its default
+privileges() {
+	q "$1" "SELECT format(E'%s\\t%s\\t%s\\t%s\\t%s', kind, object, a.privilege_type,
+			CASE a.grantee WHEN 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(r.rolname) END,
+			CASE WHEN a.is_grantable THEN 'WITH GRANT OPTION' ELSE '' END)
+		FROM (SELECT 'SCHEMA', n.oid::regnamespace::text, n.nspowner, coalesce(n.nspacl, acldefault('n', n.nspowner))
+			  FROM pg_catalog.pg_namespace n WHERE n.nspname = 'user_metadata'
+			  UNION ALL
+			  SELECT 'TABLE', c.oid::regclass::text, c.relowner, coalesce(c.relacl, acldefault('r', c.relowner))
+			  FROM pg_catalog.pg_class c WHERE c.oid = 'user_metadata.user_metadata'::regclass
+			  UNION ALL
+			  SELECT 'ROUTINE', p.oid::regprocedure::text, p.proowner, coalesce(p.proacl, acldefault('f', p.proowner))
+			  FROM pg_catalog.pg_proc p WHERE p.pronamespace = 'user_metadata'::regnamespace)
+			  AS o (kind, object, owner, acl),
+			 pg_catalog.aclexplode(o.acl) a LEFT JOIN pg_catalog.pg_roles r ON r.oid = a.grantee
+		WHERE a.grantee <> o.owner ORDER BY 1" | LC_ALL=C sort
+}
+# copy_privileges FROM TO: make TO's privileges (above) those of FROM
+copy_privileges() {
+	local from to
+	from=$(privileges "$1") && to=$(privileges "$2") || return 1
+	{
+		LC_ALL=C comm -13 <(echo "$from") <(echo "$to") |
+			awk -F'\t' 'NF { printf "REVOKE %s ON %s %s FROM %s;\n", $3, $1, $2, $4 }'
+		LC_ALL=C comm -23 <(echo "$from") <(echo "$to") |
+			awk -F'\t' 'NF { printf "GRANT %s ON %s %s TO %s %s;\n", $3, $1, $2, $4, $5 }'
+	} | psql -X -q -v ON_ERROR_STOP=1 -1 -d "$2"
+}
+
+# grant_new: step 2, also when finishing an earlier run
+grant_new() {
+	log "2. granting on partitions $n..$mask what partitions 0..$((n - 1)) grant"
+	for ((i = 0; i < n; i++)); do
+		copy_privileges "${old[i]}" "${new[i]}" ||
+			die "could not give partition $((n + i)) the privileges of partition $i (does every grantee role exist on its server?)"
+	done
+}
+
 mapfile -t parts < <(q "$proxy" "SELECT option_value
 	FROM pg_catalog.pg_options_to_table((SELECT srvoptions FROM pg_catalog.pg_foreign_server
 										 WHERE srvname = 'user_metadata'))
@@ -94,13 +139,15 @@ if ! $switched; then
 			die "new partition $((n + i)) is not empty"
 	done
 
-	log "2. copying rows to partitions $n..$mask"
+	grant_new
+
+	log "3. copying rows to partitions $n..$mask"
 	for ((i = 0; i < n; i++)); do
 		q "${old[i]}" "COPY (SELECT $cols $(rows_of $mask $((n + i)))) TO STDOUT (FORMAT binary)" |
 			move "${new[i]}" "COPY user_metadata.user_metadata ($cols) FROM STDIN (FORMAT binary)"
 	done
 
-	log "3. comparing the copies"
+	log "4. comparing the copies"
 	for ((i = 0; i < n; i++)); do
 		before=$(digest "${old[i]}" $mask $((n + i)))
 		after=$(digest "${new[i]}" $mask $((n + i)))
@@ -109,7 +156,7 @@ if ! $switched; then
 		log "   partition $i -> $((n + i)): ${before%% *} rows"
 	done
 
-	log "4. switching server user_metadata to $((2 * n)) partitions"
+	log "5. switching server user_metadata to $((2 * n)) partitions"
 	adds=()
 	conninfos=()
 	for ((i = 0; i < n; i++)); do
@@ -120,12 +167,13 @@ if ! $switched; then
 		<<<"ALTER SERVER user_metadata OPTIONS ($(IFS=,; echo "${adds[*]}"));"
 fi
 
-log "5. deleting the moved rows from partitions 0..$((n - 1))"
+$switched && grant_new
+log "6. deleting the moved rows from partitions 0..$((n - 1))"
 for ((i = 0; i < n; i++)); do
 	move "${old[i]}" "DELETE $(rows_of $mask $((n + i)))"
 done
 
-log "6. checking every partition holds exactly its own rows"
+log "7. checking every partition holds exactly its own rows"
 all=("${old[@]}" "${new[@]}")
 for ((i = 0; i < 2 * n; i++)); do
 	[ "$(misplaced "${all[i]}" $mask $i)" = 0 ] || die "partition $i holds rows of other partitions"

@@ -1,28 +1,22 @@
 #!/usr/bin/env bash
 # test/suites/bench_smoke.sh: the benchmark command works.  Runs
-# `test/bench/run --smoke` (tiny counts, its own clusters on ports
-# 55437-55438, the extension test/run just installed) into a temporary
+# `test/bench/run --smoke` (tiny counts, its own cluster on a free port, the
+# extension test/run just installed) into a temporary
 # directory and checks what it wrote: results.md with non-empty tables whose
 # numbers parse, both charts, and the harness's own checks (one call per
 # row, exact contenders agree).  Never asserts speed.  Prints TAP lines.
 set -euo pipefail
+source "$(dirname "$0")/../lib/tap.sh"
 root=$(cd "$(dirname "$0")/../.." && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-check() {				# check DESCRIPTION COMMAND...: one TAP line
-	local what=$1
-	shift
-	if "$@" >/dev/null 2>&1; then echo "ok - $what"; else echo "not ok - $what"; fi
-}
 md=$work/out/results.md
 
 # A private UM_TMP: the bench command deletes its own when it ends
-if env -u UM_TMP -u UM_KEEP_TMP "$root/test/bench/run" --smoke --no-build --out "$work/out" >"$work/run.log" 2>&1; then
-	echo "ok - test/bench/run --smoke exits 0"
-else
-	echo "not ok - test/bench/run --smoke exits 0"
-	tail -20 "$work/run.log" >&2
-fi
+rc=0
+env -u UM_TMP -u UM_KEEP_TMP "$root/test/bench/run" --smoke --no-build --out "$work/out" >"$work/run.log" 2>&1 || rc=$?
+check_status $rc "test/bench/run --smoke exits 0"
+[ $rc -eq 0 ] || tail -20 "$work/run.log" >&2
 
 # section TITLE: the first markdown table under the heading "### TITLE..."
 section() {
@@ -45,27 +39,28 @@ numeric_table() {
 no_failures() { [ -s "$1" ] && ! grep -q '^number of failed transactions: [1-9]' "$@"; }
 is_png() { [ "$(head -c 8 "$1" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ]; }
 
-check "results.md written" test -s "$md"
-check "results.md describes the machine" grep -q '^| CPUs (nproc) | [0-9]' "$md"
-check "results.md gives the command to reproduce" grep -q 'test/bench/run --smoke' "$md"
+check_ok "results.md written" test -s "$md"
+check_ok "results.md describes the machine" grep -q '^| CPUs (nproc) | [0-9]' "$md"
+check_ok "results.md gives the command to reproduce" grep -q 'test/bench/run --smoke' "$md"
 for t in "In memory: µs per call" "In memory: time per call relative to jsonb_merge" \
 	"From a table: µs per call, detoasting included"; do
-	check "merge table '$t' has rows of numbers" numeric_table "$t"
+	check_ok "merge table '$t' has rows of numbers" numeric_table "$t"
 done
-check "merge inputs table has 3 inputs" test "$(section Inputs | tail -n +3 | wc -l)" -eq 3
-check "merge memory table has rows of numbers" numeric_table "Memory: one backend, 2 KB document"
-check "each function contender was called once per row" \
+check_ok "merge inputs table has 3 inputs" test "$(section Inputs | tail -n +3 | wc -l)" -eq 3
+check_ok "merge memory table has rows of numbers" numeric_table "Memory: one backend, 2 KB document"
+check_ok "each function contender was called once per row" \
 	grep -qE '^- Evaluated once per row: .* in ([0-9]+) of \1 cases\.' "$md"
-check "the exact contenders agree with jsonb_merge" \
+check_ok "the exact contenders agree with jsonb_merge" \
 	grep -qE '^- Same result as jsonb_merge .* in ([0-9]+) of \1 cases;' "$md"
-check "merge.png is a PNG" is_png "$work/out/merge.png"
-check "upsert.png is a PNG" is_png "$work/out/upsert.png"
+check_ok "merge.png is a PNG" is_png "$work/out/merge.png"
+check_ok "upsert.png is a PNG" is_png "$work/out/upsert.png"
 
 if grep -q 'has no `user_metadata.update_user_metadata`' "$md"; then
-	echo "ok - upsert table has rows of numbers # SKIP update_user_metadata does not exist"
+	check_skip "upsert table has rows of numbers" "update_user_metadata does not exist"
 else
-	check "upsert table has rows of numbers" numeric_table "TPS, 100 users, uniform"
-	check "upsert ratios have rows of numbers" numeric_table "update_user_metadata relative to the others"
-	check "upsert CPU per transaction has rows of numbers" numeric_table "CPU per transaction"
-	check "pgbench logs show no failed transaction" no_failures "$work"/out/raw/pgbench_*.log
+	check_ok "upsert table has rows of numbers" numeric_table "TPS, 100 users, uniform"
+	check_ok "upsert ratios have rows of numbers" numeric_table "update_user_metadata relative to the others"
+	check_ok "upsert CPU per transaction has rows of numbers" numeric_table "CPU per transaction"
+	check_ok "pgbench logs show no failed transaction" no_failures "$work"/out/raw/pgbench_*.log
 fi
+checks_done

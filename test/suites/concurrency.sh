@@ -4,14 +4,12 @@
 # key, for an existing row and for a user with no row yet; then a clear and
 # an update race in both orders and in a storm.  Prints TAP lines.
 set -euo pipefail
+source "$(dirname "$0")/../lib/tap.sh"
 PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
 db=um_concurrency
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 sql() { psql -X -q -v ON_ERROR_STOP=1 -At -d "$db" "$@"; }
-check() {				# check DESCRIPTION EXPECTED ACTUAL
-	if [ "$2" = "$3" ]; then echo "ok - $1"; else echo "not ok - $1 (expected $2, got $3)"; fi
-}
 
 PGOPTIONS="-c client_min_messages=warning" psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
 sql -c 'CREATE EXTENSION user_metadata'
@@ -65,3 +63,4 @@ check "racing clears and updates end with no row or exactly the update's documen
 	"$(sql -c "SELECT coalesce((SELECT metadata = '{\"x\": 1}' FROM user_metadata.user_metadata WHERE user_id = 'storm'), true)")"
 
 psql -X -q -d postgres -c "DROP DATABASE $db"
+checks_done

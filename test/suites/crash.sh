@@ -89,54 +89,59 @@ done
 
 # The checks run on the restarted server after the last crash, so the writes
 # of every round have been through one to five crash recoveries.
-tap_is "$(awk '$3 != $4' "$acked" | wc -l)" 0 "crash: pgbench logged each client's acknowledged transactions 1..k without gaps"
+check "crash: pgbench logged each client's acknowledged transactions 1..k without gaps" 0 \
+	"$(awk '$3 != $4' "$acked" | wc -l)"
 recoveries=$(grep -c 'automatic recovery in progress' "$crash_DIR/server.log" || true)
-tap_is "$recoveries" "$ROUNDS" "crash: $ROUNDS kill -9 rounds (postmaster alone, whole process group), each followed by crash recovery"
+check "crash: $ROUNDS kill -9 rounds (postmaster alone, whole process group), each followed by crash recovery" "$ROUNDS" \
+	"$recoveries"
 
 # Each check is a query of its own, so that one failing leaves the others
 rel_sql -c 'CREATE TABLE acked (round int, client int, acked int, highest int)' \
 	-c "\copy acked FROM '$acked' WITH (DELIMITER ' ')"
-check() { rel_sql -c "$1" || echo '?'; }
+query() { rel_sql -c "$1" || echo '?'; }	# one value, '?' on error
 
 # amcheck: the heap (with its TOAST) and every btree index of the table and
 # of its TOAST table, each index entry matched against the heap
-heap_problems=$(check "SELECT count(*) FROM verify_heapam('user_metadata.user_metadata', check_toast => true)")
-toast_problems=$(check "SELECT count(*) FROM verify_heapam(
+heap_problems=$(query "SELECT count(*) FROM verify_heapam('user_metadata.user_metadata', check_toast => true)")
+toast_problems=$(query "SELECT count(*) FROM verify_heapam(
 	(SELECT reltoastrelid FROM pg_class WHERE oid = 'user_metadata.user_metadata'::regclass))")
-tap_is "$heap_problems|$toast_problems" "0|0" "crash: verify_heapam finds no corruption in the table and its TOAST table"
-btrees=$(check "SELECT count(bt_index_parent_check(i.indexrelid, heapallindexed => true, rootdescend => true))
+check "crash: verify_heapam finds no corruption in the table and its TOAST table" "0|0" \
+	"$heap_problems|$toast_problems"
+btrees=$(query "SELECT count(bt_index_parent_check(i.indexrelid, heapallindexed => true, rootdescend => true))
 	FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid JOIN pg_am am ON am.oid = ic.relam
 	JOIN pg_class t ON i.indrelid IN (t.oid, t.reltoastrelid)
 	WHERE t.oid = 'user_metadata.user_metadata'::regclass AND am.amname = 'btree'")
-tap_is "$btrees" 2 "crash: bt_index_parent_check (heapallindexed, rootdescend) passes the primary key and the TOAST index"
+check "crash: bt_index_parent_check (heapallindexed, rootdescend) passes the primary key and the TOAST index" 2 \
+	"$btrees"
 
 # Every acknowledged write, looked up by its app, user and key
-IFS='|' read -r written lost <<<"$(check "
+IFS='|' read -r written lost <<<"$(query "
 	SELECT count(*), count(*) FILTER (WHERE d.metadata -> ('c' || a.client || '_' || n) IS DISTINCT FROM to_jsonb(n))
 	FROM acked a CROSS JOIN generate_series(1, a.acked) n
 	LEFT JOIN user_metadata.user_metadata d ON d.app_id = 'r' || a.round AND d.user_id = 'u' || (n / $PER_DOC)")"
-tap "$([[ ${written:-} =~ ^[1-9][0-9]*$ ]] && [ "$lost" = 0 ]; echo $?)" \
+check_status "$([[ ${written:-} =~ ^[1-9][0-9]*$ ]] && [ "$lost" = 0 ]; echo $?)" \
 	"crash: all ${written:-0} acknowledged writes present after $ROUNDS crashes, ${lost:-?} lost"
 
 # Stored keys past the acknowledged ones: the one in flight per client may
 # have committed without its acknowledgement arriving, any further one was
 # never sent
-IFS='|' read -r in_flight unsent <<<"$(check "
+IFS='|' read -r in_flight unsent <<<"$(query "
 	SELECT count(*) FILTER (WHERE s.n = a.acked + 1), count(*) FILTER (WHERE s.n > a.acked + 1)
 	FROM (SELECT substr(d.app_id, 2)::int AS round, split_part(substr(k, 2), '_', 1)::int AS client,
 				 split_part(k, '_', 2)::int AS n
 		  FROM user_metadata.user_metadata d, jsonb_object_keys(d.metadata) k) s
 	JOIN acked a USING (round, client)")"
-tap_is "${unsent:-}" 0 "crash: no write beyond the one in flight per client (${in_flight:-?} unacknowledged commits survived)"
+check "crash: no write beyond the one in flight per client (${in_flight:-?} unacknowledged commits survived)" 0 \
+	"${unsent:-}"
 
 # The GIN index finds each client's last acknowledged write
-IFS='|' read -r client_rounds gin_found <<<"$(check "
+IFS='|' read -r client_rounds gin_found <<<"$(query "
 	SET enable_seqscan = off;
 	SELECT count(*), count(*) FILTER (WHERE EXISTS (
 		SELECT FROM user_metadata.user_metadata d
 		WHERE d.app_id = 'r' || a.round
 		  AND d.metadata @> jsonb_build_object('c' || a.client || '_' || a.acked, a.acked)))
 	FROM acked a WHERE a.acked > 0")"
-tap "$([[ ${client_rounds:-} =~ ^[1-9][0-9]*$ ]] && [ "$gin_found" = "$client_rounds" ]; echo $?)" \
+check_status "$([[ ${client_rounds:-} =~ ^[1-9][0-9]*$ ]] && [ "$gin_found" = "$client_rounds" ]; echo $?)" \
 	"crash: the GIN index finds the last acknowledged write of ${gin_found:-?} of ${client_rounds:-?} client rounds"
-rel_done
+checks_done

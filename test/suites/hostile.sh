@@ -66,27 +66,27 @@ while read -r kind n state sum; do
 		result) got[$n]=$state sums[$n]=$sum ;;
 	esac
 done <<<"$results"
-tap "$([[ ${baseline:-} =~ ^[0-9a-f]{32}$ ]]; echo $?)" "hostile: the set-up stored the documents to protect"
+check_status "$([[ ${baseline:-} =~ ^[0-9a-f]{32}$ ]]; echo $?)" "hostile: the set-up stored the documents to protect"
 # Each entry must leave the data as the one before left it, so that a change
 # shows at the entry that made it
 tried=$(wc -l <"$expected")
 before=${baseline:-}
 while IFS=$'\t' read -r n state what; do
 	if [ "${got[$n]:-}" = "$state" ] && [ "${sums[$n]:-}" = "$before" ]; then
-		tap 0 "hostile $n: $what: $state"
+		check_status 0 "hostile $n: $what: $state"
 	else
 		case ${sums[$n]:-} in
 			"$before") data=unchanged ;;
 			"") data=unknown ;;
 			*) data=CHANGED ;;
 		esac
-		tap 1 "hostile $n: $what: $state (got ${got[$n]:-nothing}, data $data)"
+		check_status 1 "hostile $n: $what: $state (got ${got[$n]:-nothing}, data $data)"
 	fi
 	before=${sums[$n]:-$before}
 done <"$expected"
 
-tap_is "$(rel_sql -c 'SELECT pg_postmaster_start_time()')" "$started" \
-	"hostile: the server never restarted during the $tried hostile inputs (pg_postmaster_start_time unchanged)"
-tap_is "$(grep -cE 'terminated by signal|reinitializing' "$hostile_DIR/server.log" || true)" 0 \
-	"hostile: no backend terminated by a signal, no crash restart during the $tried hostile inputs (server log)"
-rel_done
+check "hostile: the server never restarted during the $tried hostile inputs (pg_postmaster_start_time unchanged)" "$started" \
+	"$(rel_sql -c 'SELECT pg_postmaster_start_time()')"
+check "hostile: no backend terminated by a signal, no crash restart during the $tried hostile inputs (server log)" 0 \
+	"$(grep -cE 'terminated by signal|reinitializing' "$hostile_DIR/server.log" || true)"
+checks_done

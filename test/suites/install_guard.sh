@@ -40,33 +40,32 @@ CREATE SCHEMA user_metadata;
 CREATE FUNCTION user_metadata.jsonb_merge(stored text, patch jsonb) RETURNS jsonb
 LANGUAGE sql AS $$ INSERT INTO public.squatter_calls VALUES (now()) RETURNING patch $$;
 SQL
-tap_is "$(install)" 42P06 "install guard: CREATE EXTENSION refuses a schema a database owner squatted with functions (42P06)"
-tap_is "$(installed)" 0 "install guard: nothing was installed"
-tap_is "$(rel_sql -d $db -c 'SELECT count(*) FROM public.squatter_calls')" 0 "install guard: the squatter's function never ran"
-tap_is "$(psql -X -q -d $db -c 'CREATE EXTENSION user_metadata' 2>&1 | grep -c 'HINT:  Drop or rename that schema')" 1 \
-	"install guard: the error's hint says how to fix it"
+check "install guard: CREATE EXTENSION refuses a schema a database owner squatted with functions (42P06)" 42P06 "$(install)"
+check "install guard: nothing was installed" 0 "$(installed)"
+check "install guard: the squatter's function never ran" 0 "$(rel_sql -d $db -c 'SELECT count(*) FROM public.squatter_calls')"
+check "install guard: the error's hint says how to fix it" 1 "$(psql -X -q -d $db -c 'CREATE EXTENSION user_metadata' 2>&1 | grep -c 'HINT:  Drop or rename that schema')"
 
 # 2. the same schema emptied: still the squatter's
 rel_sql -d $db -U um_squatter -c 'DROP FUNCTION user_metadata.jsonb_merge(text, jsonb)'
-tap_is "$(install)" 42P06 "install guard: an empty schema owned by a non-superuser is refused"
+check "install guard: an empty schema owned by a non-superuser is refused" 42P06 "$(install)"
 
 # 3. a superuser's schema in which the squatter may create objects
 rel_sql -d $db -c 'DROP SCHEMA user_metadata' -c 'CREATE SCHEMA user_metadata' \
 	-c 'GRANT CREATE ON SCHEMA user_metadata TO um_squatter'
-tap_is "$(install)" 42P06 "install guard: a superuser's schema that a non-superuser may create in is refused"
+check "install guard: a superuser's schema that a non-superuser may create in is refused" 42P06 "$(install)"
 
 # 4. a superuser's empty schema nobody else can write: used (pg_restore)
 rel_sql -d $db -c 'REVOKE CREATE ON SCHEMA user_metadata FROM um_squatter'
-tap_is "$(install)" 00000 "install guard: an empty superuser schema (as pg_restore makes it) is used"
-tap_is "$(installed)" 1 "install guard: the extension is installed there"
+check "install guard: an empty superuser schema (as pg_restore makes it) is used" 00000 "$(install)"
+check "install guard: the extension is installed there" 1 "$(installed)"
 
 # 5. once installed, the database owner cannot plant anything in the schema
 rc=0
 rel_sql -d $db -U um_squatter -c "CREATE FUNCTION user_metadata.jsonb_merge(stored text, patch jsonb) RETURNS jsonb
 	LANGUAGE sql AS 'SELECT patch'" 2>/dev/null || rc=$?
-tap "$([ $rc -ne 0 ]; echo $?)" "install guard: the database owner cannot create objects in the installed schema"
+check_status "$([ $rc -ne 0 ]; echo $?)" "install guard: the database owner cannot create objects in the installed schema"
 
 # 6. a fresh install in a database nobody squatted
 rel_sql -d $db -c 'DROP EXTENSION user_metadata' -c 'DROP SCHEMA user_metadata'
-tap_is "$(install)" 00000 "install guard: CREATE EXTENSION creates the schema when there is none"
-rel_done
+check "install guard: CREATE EXTENSION creates the schema when there is none" 00000 "$(install)"
+checks_done

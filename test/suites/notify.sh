@@ -4,6 +4,7 @@
 # one per user per committed transaction, none for a rollback, none while
 # user_metadata.notify is off.  Prints TAP lines.
 set -euo pipefail
+source "$(dirname "$0")/../lib/tap.sh"
 db=um_notify
 PGOPTIONS="-c client_min_messages=warning" psql -X -q -d postgres \
 	-c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
@@ -45,9 +46,7 @@ SQL
 section() {				# the payloads between "== $1" and the next marker
 	awk -v s="== $1" '$0 == s {on = 1; next} /^== / {on = 0} on' <<<"$received" | sort | paste -sd'|' -
 }
-check() {				# check DESCRIPTION EXPECTED ACTUAL
-	if [ "$2" = "$3" ]; then echo "ok - $1"; else echo "not ok - $1 (expected '$2', got '$3')"; fi
-}
+
 check "one notification per user per committed transaction" \
 	'{"app_id": "public", "user_id": "u1"}|{"app_id": "public", "user_id": "u2"}' "$(section 'two users, one twice, in one transaction')"
 check "no notification for a rolled-back change" '' "$(section 'rolled back')"
@@ -61,3 +60,4 @@ check "every payload is valid JSON" 0 "$(grep -v '^== ' <<<"$received" |
 	while IFS= read -r p; do psql -X -At -d "$db" -c "SELECT \$\$$p\$\$::jsonb" >/dev/null 2>&1 || echo bad; done | wc -l)"
 
 psql -X -q -d postgres -c "DROP DATABASE $db"
+checks_done

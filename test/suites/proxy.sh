@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # test/suites/proxy.sh: user_metadata_proxy, the store's API routed with
-# PL/Proxy.  Instance A (127.0.0.1:55441) holds partitions um_p0 and um_p1,
+# PL/Proxy.  Instance A (127.0.0.1, a free port) holds partitions um_p0 and um_p1,
 # the proxy database um_proxy and um_direct, a single store to compare with;
-# instance B (127.0.0.1:55442) holds um_p2 and um_p3.  Checks that
+# instance B (another free port) holds um_p2 and um_p3.  Checks that
 #   1. test/proxy/calls.sql gives identical output directly and through the proxy;
 #   2. 10 000 users spread evenly over 4 partitions, each row on its hash's only;
 #   3. resharding to 8 partitions (um_p4, um_p5 on B; um_p6, um_p7 on A) with
@@ -12,13 +12,11 @@
 # Prints TAP lines; logs to stderr.
 set -euo pipefail
 source "$(dirname "$0")/../lib/cluster.sh"
+source "$(dirname "$0")/../lib/tap.sh"
 here=$UM_ROOT/test/proxy
 work=$UM_TMP/proxy
 mkdir -p "$work"
 
-check() {				# check DESCRIPTION EXPECTED ACTUAL
-	if [ "$2" = "$3" ]; then echo "ok - $1"; else echo "not ok - $1 (expected $2, got $3)"; fi
-}
 sql() {					# sql PORT DATABASE ARGS...: unaligned, stops at the first error
 	local port=$1 db=$2
 	shift 2
@@ -48,8 +46,8 @@ through_proxy() {
 
 um_install_packages postgresql-15-plproxy
 export PGHOST=127.0.0.1 PGUSER=postgres
-um_start_cluster A 55441
-um_start_cluster B 55442
+um_start_cluster A tcp
+um_start_cluster B tcp
 declare -A port=([um_direct]=$A_PORT [um_p0]=$A_PORT [um_p1]=$A_PORT [um_p2]=$B_PORT [um_p3]=$B_PORT
 				 [um_p4]=$B_PORT [um_p5]=$B_PORT [um_p6]=$A_PORT [um_p7]=$A_PORT)
 for db in um_direct um_p0 um_p1 um_p2 um_p3 um_p4 um_p5 um_p6 um_p7; do
@@ -93,11 +91,8 @@ psql -X -a -p "$A_PORT" -d um_proxy -f "$here/calls.sql" >"$work/proxy.out" 2>&1
 calls=$(grep -c '^\\echo :LAST_ERROR_SQLSTATE' "$here/calls.sql")
 check "calls.sql fails where it should, directly: $calls errors" "$calls" "$(grep -c 'ERROR:' "$work/direct.out" || true)"
 check "calls.sql fails where it should, through the proxy: $calls errors" "$calls" "$(grep -c 'ERROR:' "$work/proxy.out" || true)"
-if diff -u "$work/direct.out" "$work/proxy.out" >&2; then
-	echo "ok - calls.sql: results, errors, SQLSTATEs, details and hints identical directly and through the proxy"
-else
-	echo "not ok - calls.sql: output differs between direct and proxy (diff on stderr)"
-fi
+diff -u "$work/direct.out" "$work/proxy.out" >&2 && rc=0 || rc=$?
+check_status $rc "calls.sql: results, errors, SQLSTATEs, details and hints identical directly and through the proxy (a diff goes to stderr)"
 check "a partition's error keeps its SQLSTATE and message" \
 	'22023|ERROR:  argument "user_id" must not be empty|HINT:  Users and apps are named by non-empty text ids.' \
 	"$(psql -X -q -At -p "$A_PORT" -d um_proxy -v VERBOSITY=default -v SHOW_CONTEXT=never \
@@ -148,6 +143,14 @@ check "reshard.sh refuses a new partition that is not empty, and changes nothing
 	"$(tail -1 <<<"$refusal")|$(sql "$A_PORT" um_proxy -c "SELECT cardinality(srvoptions) FROM pg_foreign_server")"
 sql "${port[um_p4]}" um_p4 -c 'TRUNCATE user_metadata.user_metadata'
 
+# As in the README: the proxy may connect as a role that is no superuser,
+# granted the admin API on each partition; reshard.sh must grant it on the new ones
+api="user_metadata.get_user_metadata(text, text), user_metadata.get_user_metadata(text[], text),
+	user_metadata.update_user_metadata(text, jsonb, text), user_metadata.set_user_metadata(text, jsonb, text),
+	user_metadata.clear_user_metadata(text, text), user_metadata.find_users(jsonb, text)"
+for p in "$A_PORT" "$B_PORT"; do sql "$p" postgres -c 'CREATE ROLE um_partition LOGIN'; done
+for db in "${old[@]}"; do sql "${port[$db]}" "$db" -c "GRANT EXECUTE ON FUNCTION $api TO um_partition"; done
+
 um_log "resharding to 8 partitions"
 started=$SECONDS
 bash "$here/reshard.sh" "host=127.0.0.1 port=$A_PORT dbname=um_proxy" "${new_conninfo[@]}" && rc=0 || rc=$?
@@ -166,6 +169,18 @@ counts=$(for db in "${old[@]}" "${new[@]}"; do rows "$db" "WHERE user_id LIKE 'u
 check "$users users over 8 partitions within 10 % of 1250 each ($counts)" "yes yes yes yes yes yes yes yes" \
 	"$(for c in $counts; do [ "$c" -ge 1125 ] && [ "$c" -le 1375 ] && echo yes || echo no; done | paste -sd ' ')"
 check "every user reads the same document through the proxy before and after" "$api_before" "$(through_proxy)"
+check "reshard.sh gives each new partition the privileges of its old one" \
+	"$(for db in "${old[@]}"; do sql "${port[$db]}" "$db" -c "SELECT string_agg(oid::regprocedure || ' ' || proacl::text, ',' ORDER BY oid::regprocedure::text) FROM pg_proc WHERE pronamespace = 'user_metadata'::regnamespace"; done)" \
+	"$(for db in "${new[@]}"; do sql "${port[$db]}" "$db" -c "SELECT string_agg(oid::regprocedure || ' ' || proacl::text, ',' ORDER BY oid::regprocedure::text) FROM pg_proc WHERE pronamespace = 'user_metadata'::regnamespace"; done)"
+moved=$(sql "$A_PORT" um_proxy -c "SELECT 'user' || i FROM generate_series(1, $users) i WHERE hashtext('user' || i) & 7 >= 4 LIMIT 1")
+sql "$A_PORT" um_proxy -c "ALTER USER MAPPING FOR PUBLIC SERVER user_metadata OPTIONS (SET user 'um_partition')" \
+	-c "GRANT EXECUTE ON FUNCTION user_metadata.update_user_metadata(text, jsonb, text) TO um_client"
+check "after reshard.sh, the application role writes a moved user through the proxy, no grant made by hand" t \
+	"$(sql "$A_PORT" um_proxy -c 'SET ROLE um_client' \
+		-c "SELECT user_metadata.update_user_metadata('$moved', '{\"moved\": true}') ? 'moved'" 2>&1)"
+sql "$A_PORT" um_proxy -c "ALTER USER MAPPING FOR PUBLIC SERVER user_metadata OPTIONS (SET user 'postgres')" \
+	-c "REVOKE EXECUTE ON FUNCTION user_metadata.update_user_metadata(text, jsonb, text) FROM um_client"
+sql "$A_PORT" um_proxy -c "SELECT user_metadata.update_user_metadata('$moved', '{\"moved\": null}')" >/dev/null
 
 #
 # 4. Instance B down, then back
@@ -239,3 +254,4 @@ check "B back: the writes to A's users made during the outage are there, none to
 check "B back: a new session updates B's users, keeping their documents" 40 \
 	"$(sql "$A_PORT" um_proxy -c "SELECT count(*) FROM unnest(ARRAY[$b_users]) u
 		WHERE user_metadata.update_user_metadata(u, '{\"back\": true}') ?& ARRAY['n', 'back']")"
+checks_done

@@ -80,7 +80,8 @@ works_ok=$'t\nt\nt\nt\nt'
 # (a) update
 rel_sql -d postgres -c "CREATE DATABASE $old" -c "CREATE DATABASE $fresh"
 rel_sql -d $old -c "CREATE EXTENSION user_metadata VERSION '$FROM'"
-tap_is "$(version $old)" "$FROM" "upgrade: CREATE EXTENSION user_metadata VERSION '$FROM'"
+check "upgrade: CREATE EXTENSION user_metadata VERSION '$FROM'" "$FROM" \
+	"$(version $old)"
 # Rows in several apps through the $FROM functions: merges, a replace, a
 # clear, a TOASTed document, non-ASCII and quoted ids, the longest ids
 rel_sql -d $old >/dev/null <<'SQL'
@@ -100,18 +101,19 @@ rows $old >"$work/before"
 
 rc=0
 rel_sql -d $old -c "ALTER EXTENSION user_metadata UPDATE TO '$TO'" || rc=$?
-tap "$([ $rc -eq 0 ] && [ "$(version $old)" = "$TO" ]; echo $?)" \
+check_status "$([ $rc -eq 0 ] && [ "$(version $old)" = "$TO" ]; echo $?)" \
 	"upgrade: ALTER EXTENSION user_metadata UPDATE TO '$TO' from '$FROM'"
 rows $old >"$work/after"
-tap "$(cmp -s "$work/before" "$work/after"; echo $?)" \
+check_status "$(cmp -s "$work/before" "$work/after"; echo $?)" \
 	"upgrade: all $(wc -l <"$work/before") rows in $(cut -f1 "$work/before" | sort -u | wc -l) apps byte-identical after the update (documents, created_at, updated_at)"
 
 rel_sql -d $fresh -c 'CREATE EXTENSION user_metadata'
 schema $old >"$work/schema.updated"
 schema $fresh >"$work/schema.fresh"
 diff "$work/schema.fresh" "$work/schema.updated" >&2 && rc=0 || rc=$?
-tap $rc "upgrade: the schema updated from '$FROM' equals a fresh install of '$TO' (pg_dump --binary-upgrade of every object)"
-tap_is "$(works $old)" "$works_ok" "upgrade: the functions work on the rows written by '$FROM' (merge, reads, GIN search, custom_user_data)"
+check_status $rc "upgrade: the schema updated from '$FROM' equals a fresh install of '$TO' (pg_dump --binary-upgrade of every object)"
+check "upgrade: the functions work on the rows written by '$FROM' (merge, reads, GIN search, custom_user_data)" "$works_ok" \
+	"$(works $old)"
 
 # (b) dump and restore, after the writes above
 rows $old >"$work/dumped"
@@ -119,15 +121,17 @@ rc=0
 "$PGBIN/pg_dump" -Fc -d $old -f "$work/dump" &&
 	rel_sql -d postgres -c "CREATE DATABASE $restored TEMPLATE template0" &&
 	"$PGBIN/pg_restore" --exit-on-error -d $restored "$work/dump" || rc=$?
-tap $rc "dump: pg_dump -Fc and pg_restore into a new database"
-tap_is "$(version $restored)" "$TO" "dump: the restored extension is at version '$TO'"
+check_status $rc "dump: pg_dump -Fc and pg_restore into a new database"
+check "dump: the restored extension is at version '$TO'" "$TO" \
+	"$(version $restored)"
 schema $restored >"$work/schema.restored"
 diff "$work/schema.updated" "$work/schema.restored" >&2 && rc=0 || rc=$?
-tap $rc "dump: the restored schema equals the dumped one"
+check_status $rc "dump: the restored schema equals the dumped one"
 rows $restored >"$work/restored"
-tap "$(cmp -s "$work/dumped" "$work/restored"; echo $?)" \
+check_status "$(cmp -s "$work/dumped" "$work/restored"; echo $?)" \
 	"dump: all $(wc -l <"$work/dumped") rows restored identical (app_id, user_id, document bytes, created_at, updated_at)"
-tap_is "$(works $restored)" "$works_ok" "dump: the functions work on the restored database"
+check "dump: the functions work on the restored database" "$works_ok" \
+	"$(works $restored)"
 
 # The regression files and pgTAP plans expect an empty store: copies of the
 # updated database, its rows deleted, the way pg_regress would set one up
@@ -145,7 +149,7 @@ rc=0
 "$("$PGBIN/pg_config" --pkglibdir)/pgxs/src/test/regress/pg_regress" --use-existing --dbname=$regress \
 	--bindir="$PGBIN" --inputdir="$UM_ROOT" --outputdir="$work/regress" $tests >"$work/regress.log" 2>&1 || rc=$?
 for test in $tests; do
-	tap "$(grep -qE "^(test| ) +$test +\.\.\. ok" "$work/regress.log"; echo $?)" \
+	check_status "$(grep -qE "^(test| ) +$test +\.\.\. ok" "$work/regress.log"; echo $?)" \
 		"upgrade: pg_regress $test passes on the updated database"
 done
 [ $rc -eq 0 ] || { cat "$work/regress.log"; head -100 "$work/regress/regression.diffs"; } >&2 || true
@@ -155,8 +159,8 @@ rc=0
 (cd "$UM_ROOT" && pg_prove -d $pgtap test/pgtap/*.sql) >"$work/pg_prove.log" 2>&1 || rc=$?
 for file in "$UM_ROOT"/test/pgtap/*.sql; do
 	file=test/pgtap/$(basename "$file")
-	tap "$(grep -qE "^$file \.+ ok$" "$work/pg_prove.log"; echo $?)" \
+	check_status "$(grep -qE "^$file \.+ ok$" "$work/pg_prove.log"; echo $?)" \
 		"upgrade: pgTAP $file passes on the updated database"
 done
 [ $rc -eq 0 ] || cat "$work/pg_prove.log" >&2
-rel_done
+checks_done
