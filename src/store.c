@@ -206,17 +206,23 @@ um_store_update(text *app_id, text *user_id, Jsonb *patch)
 	return write_document(STMT_UPDATE, app_id, user_id, patch);
 }
 
-/* Run a statement whose rows are the function's result set */
+/*
+ * An admin API call whose result set is the rows of one statement; the
+ * statement's $1 is the app id
+ */
 static Datum
 return_rows(FunctionCallInfo fcinfo, StoreStatement stmt, Datum *values)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	UmOwnerSwitch sw;
 
 	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
+	um_admin_begin(fcinfo, DatumGetTextPP(values[0]), &sw);
 	run_statement(stmt, values, true);
 	for (uint64 i = 0; i < SPI_processed; i++)
 		tuplestore_puttuple(rsinfo->setResult, SPI_tuptable->vals[i]);
 	SPI_finish();
+	um_admin_end(&sw);
 	return (Datum) 0;
 }
 
@@ -311,15 +317,10 @@ Datum
 get_many_user_metadata(PG_FUNCTION_ARGS)
 {
 	Datum		values[2];
-	UmOwnerSwitch sw;
 
 	values[1] = PointerGetDatum(um_id_array_arg(fcinfo, 0, "user_ids"));
 	values[0] = PointerGetDatum(um_id_arg(fcinfo, 1, "app_id"));
-
-	um_admin_begin(fcinfo, DatumGetTextPP(values[0]), &sw);
-	return_rows(fcinfo, STMT_GET_BULK, values);
-	um_admin_end(&sw);
-	return (Datum) 0;
+	return return_rows(fcinfo, STMT_GET_BULK, values);
 }
 
 /*
@@ -330,13 +331,8 @@ Datum
 find_users(PG_FUNCTION_ARGS)
 {
 	Datum		values[2];
-	UmOwnerSwitch sw;
 
 	values[1] = JsonbPGetDatum(um_object_arg(fcinfo, 0, "filter"));
 	values[0] = PointerGetDatum(um_id_arg(fcinfo, 1, "app_id"));
-
-	um_admin_begin(fcinfo, DatumGetTextPP(values[0]), &sw);
-	return_rows(fcinfo, STMT_FIND, values);
-	um_admin_end(&sw);
-	return (Datum) 0;
+	return return_rows(fcinfo, STMT_FIND, values);
 }
