@@ -70,6 +70,7 @@ load_scopes(void)
 	TableScanDesc scan;
 	Snapshot	snapshot;
 	HeapTuple	tuple;
+	MemoryContext oldcontext;
 	int			allocated = 8;
 
 	if (scopes_context == NULL)
@@ -106,8 +107,9 @@ load_scopes(void)
 			scopes = repalloc(scopes, allocated * sizeof(AppScope));
 		}
 		scopes[nscopes].role = DatumGetObjectId(values[0]);
-		scopes[nscopes].app_id = (text *) MemoryContextAlloc(scopes_context, VARSIZE_ANY(DatumGetPointer(values[1])));
-		memcpy(scopes[nscopes].app_id, DatumGetPointer(values[1]), VARSIZE_ANY(DatumGetPointer(values[1])));
+		oldcontext = MemoryContextSwitchTo(scopes_context);
+		scopes[nscopes].app_id = DatumGetTextPCopy(values[1]);
+		MemoryContextSwitchTo(oldcontext);
 		nscopes++;
 	}
 	table_endscan(scan);
