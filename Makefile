@@ -8,6 +8,7 @@ OBJS = \
 	src/admin_access.o \
 	src/args.o \
 	src/document_trigger.o \
+	src/proxy.o \
 	src/jsonb_merge.o \
 	src/store.o \
 	src/identity.o \
@@ -20,7 +21,9 @@ DATA = \
 	sql/user_metadata--1.0--1.1.sql \
 	sql/user_metadata--1.1--1.2.sql \
 	sql/user_metadata--1.2.sql \
-	sql/user_metadata_proxy--1.0.sql
+	sql/user_metadata_proxy--1.0.sql \
+	sql/user_metadata_proxy--1.0--1.1.sql \
+	sql/user_metadata_proxy--1.1.sql
 
 REGRESS = setup jsonb_merge jsonb_merge_patch store custom_user_data merge_trigger
 REGRESS_OPTS = --inputdir=. --outputdir=test/regress

@@ -34,6 +34,7 @@ SELECT update_user_metadata('dave', '{"plan":"pro"}', 'billing');
 SELECT find_users('{"plan":"pro"}');
 SELECT find_users('{"plan":"pro"}', 'billing');
 SELECT find_users('{"plan":"enterprise"}');
+-- not through the proxy: the table and its index
 -- the search is served by the GIN index: the plan of find_users' query, and
 -- the index's scan counter moving when find_users runs
 INSERT INTO user_metadata (user_id, metadata)
@@ -51,6 +52,7 @@ DELETE FROM user_metadata WHERE user_id LIKE 'generated%';
 -- clear: true once, then false
 SELECT clear_user_metadata('bob'), clear_user_metadata('bob');
 SELECT get_user_metadata('bob');
+-- not through the proxy: the table
 -- updated_at moves on every write, created_at never
 SELECT created_at = updated_at AS untouched FROM user_metadata WHERE user_id = 'carol';
 CREATE TEMP TABLE carol_before AS SELECT created_at, updated_at FROM user_metadata WHERE user_id = 'carol';
@@ -93,6 +95,7 @@ SELECT clear_user_metadata('');
 SELECT update_user_metadata(repeat('x', 513), '{}');
 \echo :LAST_ERROR_SQLSTATE
 \set VERBOSITY default
+-- not through the proxy: a session setting the partitions do not see
 -- the size limit: the write fails with 54000 and the stored document stays
 SET user_metadata.max_document_bytes = 200;
 SELECT update_user_metadata('carol', jsonb_build_object('essay', repeat('x', 300)));
@@ -102,6 +105,7 @@ SELECT set_user_metadata('carol', jsonb_build_object('essay', repeat('x', 300)))
 RESET user_metadata.max_document_bytes;
 SHOW user_metadata.max_document_bytes;
 SELECT get_user_metadata('carol');
+-- not through the proxy: each proxied call commits on its partition
 -- a failing call inside a transaction leaves earlier work of that transaction to the caller
 BEGIN;
 SELECT update_user_metadata('carol', '{"step":1}');
@@ -111,11 +115,13 @@ ROLLBACK TO s;
 SELECT get_user_metadata('carol');
 ROLLBACK;
 SELECT get_user_metadata('carol');
+-- not through the proxy: the store's catalog
 -- declared properties: nothing SECURITY DEFINER or with a SET clause, the admin API not for PUBLIC
 SELECT p.oid::regprocedure AS function, p.prosecdef, p.proconfig,
 	   has_function_privilege('public', p.oid, 'EXECUTE') AS public_execute
 FROM pg_proc p WHERE p.pronamespace = 'user_metadata'::regnamespace AND p.proname NOT LIKE 'jsonb_merge%'
 ORDER BY p.oid::regprocedure::text;
 SELECT has_table_privilege('public', 'user_metadata.user_metadata', 'SELECT') AS public_select;
+-- not through the proxy: the store's catalog
 -- pg_dump keeps the rows
 SELECT extconfig::regclass[] FROM pg_extension WHERE extname = 'user_metadata';

@@ -157,7 +157,8 @@ um_admin_begin(FunctionCallInfo fcinfo, text *app_id, UmOwnerSwitch *sw)
 	Oid			owner;
 
 	GetUserIdAndSecContext(&sw->save_userid, &sw->save_sec_context);
-	require_app_admin(sw->save_userid, app_id);
+	if (app_id != NULL)
+		require_app_admin(sw->save_userid, app_id);
 
 	proc = SearchSysCache1(PROCOID, ObjectIdGetDatum(fcinfo->flinfo->fn_oid));
 	if (!HeapTupleIsValid(proc))

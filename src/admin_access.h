@@ -23,6 +23,8 @@ typedef struct UmOwnerSwitch
 /*
  * Start an admin API call for app_id: raise 42501 unless the calling role
  * may act for that app, then act as the owner of the called function.
+ * app_id NULL checks nothing: for the proxy's calls that act for no app
+ * or that a partition rejects for their app_id (src/proxy.c).
  * um_admin_end switches back; an error undoes the switch with its
  * (sub)transaction.
  */

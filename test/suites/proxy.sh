@@ -1,13 +1,23 @@
 #!/usr/bin/env bash
 # test/suites/proxy.sh: user_metadata_proxy, the store's API routed with
-# PL/Proxy.  Instance A (127.0.0.1, a free port) holds partitions um_p0 and um_p1,
-# the proxy database um_proxy and um_direct, a single store to compare with;
-# instance B (another free port) holds um_p2 and um_p3.  Checks that
-#   1. test/proxy/calls.sql gives identical output directly and through the proxy;
-#   2. 10 000 users spread evenly over 4 partitions, each row on its hash's only;
-#   3. resharding to 8 partitions (um_p4, um_p5 on B; um_p6, um_p7 on A) with
+# PL/Proxy.  Instance A (127.0.0.1, a free port) holds partitions um_p0 and
+# um_p1, the proxy database um_proxy and um_direct, a single store to
+# compare with; instance B holds um_p2 and um_p3.  Checks that
+#   0. the proxy installs only where it is safe: not next to user_metadata,
+#      not in a schema user_metadata or plproxy another role could have
+#      filled (each attack tried by a non-superuser database owner before a
+#      superuser installs; the squatter's functions never run), nothing is
+#      SECURITY DEFINER, every store function has a proxy twin, and 1.0
+#      updates to 1.1 with the schema of a fresh 1.1;
+#   1. the store's own regression files (less the sections marked "not
+#      through the proxy") and test/proxy/calls.sql give identical output
+#      directly and through the proxy;
+#   2. a role scoped to one app gets 42501 for another on every admin
+#      function, from the proxy, before any partition is asked;
+#   3. 10 000 users spread evenly over 4 partitions, each row on its hash's only;
+#   4. resharding to 8 partitions (um_p4, um_p5 on B; um_p6, um_p7 on A) with
 #      test/proxy/reshard.sh loses and duplicates nothing;
-#   4. with B stopped, B's users fail with a connection error while A's keep
+#   5. with B stopped, B's users fail with a connection error while A's keep
 #      working, and once B is back everything works and nothing is lost.
 # Prints TAP lines; logs to stderr.
 set -euo pipefail
@@ -40,7 +50,7 @@ all_rows() {
 through_proxy() {
 	sql "$A_PORT" um_proxy -c "SELECT md5(string_agg(r.user_id || r.metadata::text, ',' ORDER BY app, ord))
 		FROM unnest(ARRAY['public', 'billing']) AS app,
-			 user_metadata.get_user_metadata(ARRAY(SELECT 'user' || i FROM generate_series(1, $users) i), app)
+			 user_metadata.get_user_metadata_bulk(ARRAY(SELECT 'user' || i FROM generate_series(1, $users) i), app)
 				WITH ORDINALITY AS r (user_id, metadata, ord)"
 }
 
@@ -48,27 +58,28 @@ um_install_packages postgresql-15-plproxy
 export PGHOST=127.0.0.1 PGUSER=postgres
 um_start_cluster A tcp
 um_start_cluster B tcp
+um_log "instance A on port $A_PORT, B on port $B_PORT"
 declare -A port=([um_direct]=$A_PORT [um_p0]=$A_PORT [um_p1]=$A_PORT [um_p2]=$B_PORT [um_p3]=$B_PORT
 				 [um_p4]=$B_PORT [um_p5]=$B_PORT [um_p6]=$A_PORT [um_p7]=$A_PORT)
 for db in um_direct um_p0 um_p1 um_p2 um_p3 um_p4 um_p5 um_p6 um_p7; do
 	sql "${port[$db]}" postgres -c "CREATE DATABASE $db"
 	sql "${port[$db]}" "$db" -c 'CREATE EXTENSION user_metadata'
 done
+cluster_options="p0 'host=127.0.0.1 port=$A_PORT dbname=um_p0', p1 'host=127.0.0.1 port=$A_PORT dbname=um_p1',
+	p2 'host=127.0.0.1 port=$B_PORT dbname=um_p2', p3 'host=127.0.0.1 port=$B_PORT dbname=um_p3'"
 sql "$A_PORT" postgres -c 'CREATE DATABASE um_proxy'
 sql "$A_PORT" um_proxy -c 'SET client_min_messages = warning' -c 'CREATE EXTENSION user_metadata_proxy CASCADE' \
-	-c "CREATE SERVER user_metadata FOREIGN DATA WRAPPER plproxy OPTIONS (
-			p0 'host=127.0.0.1 port=$A_PORT dbname=um_p0', p1 'host=127.0.0.1 port=$A_PORT dbname=um_p1',
-			p2 'host=127.0.0.1 port=$B_PORT dbname=um_p2', p3 'host=127.0.0.1 port=$B_PORT dbname=um_p3')" \
+	-c "CREATE SERVER user_metadata FOREIGN DATA WRAPPER plproxy OPTIONS ($cluster_options)" \
 	-c "CREATE USER MAPPING FOR PUBLIC SERVER user_metadata OPTIONS (user 'postgres')"
 
 #
-# 0. Installation and rights
+# 0. Installation, rights, the API's twins
 #
 check "user_metadata_proxy refuses a database that has user_metadata (55000)" 55000 \
 	"$(state_of "$A_PORT" um_direct 'CREATE EXTENSION user_metadata_proxy CASCADE')"
-check "every SECURITY DEFINER function of the proxy pins search_path (8 of them)" "8 0" \
-	"$(sql "$A_PORT" um_proxy -c "SELECT count(*) || ' ' || count(*) FILTER (WHERE proconfig IS NULL
-		OR NOT proconfig @> '{\"search_path=pg_catalog, pg_temp\"}') FROM pg_proc WHERE prosecdef")"
+check "no function of the proxy is SECURITY DEFINER: the API checks its real caller" 0 \
+	"$(sql "$A_PORT" um_proxy -c "SELECT count(*) FROM pg_proc WHERE prosecdef
+		AND pronamespace IN ('user_metadata'::regnamespace, 'user_metadata_remote'::regnamespace)")"
 check "the internals are not for PUBLIC" "false 0" \
 	"$(sql "$A_PORT" um_proxy -c "SELECT has_schema_privilege('public', 'user_metadata_remote', 'USAGE') || ' ' ||
 		count(*) FILTER (WHERE has_function_privilege('public', oid, 'EXECUTE'))
@@ -83,16 +94,151 @@ check "a client role granted custom_user_data reads its document, with no right 
 		-c 'SELECT user_metadata.custom_user_data()')"
 sql "$A_PORT" um_proxy -c "SELECT user_metadata.clear_user_metadata('client')" >/dev/null
 
+# functions DB: every function of schema user_metadata but the triggers',
+# with its kind, arguments (defaults included) and result
+functions() {
+	sql "$A_PORT" "$1" -c "SELECT prokind::text || ' ' || oid::regproc || '(' || pg_get_function_arguments(oid) || ') '
+		|| coalesce(pg_get_function_result(oid), '') FROM pg_proc
+		WHERE pronamespace = 'user_metadata'::regnamespace AND prorettype <> 'trigger'::regtype ORDER BY 1"
+}
+functions um_direct >"$work/functions.store"
+functions um_proxy >"$work/functions.proxy"
+diff "$work/functions.store" "$work/functions.proxy" >&2 && rc=0 || rc=$?
+check "every function of the store has a proxy twin with the same signature and defaults, and no other" \
+	"0 $(wc -l <"$work/functions.store")" "$rc $(wc -l <"$work/functions.proxy")"
+
+# The attacks of issue 11: a role that owns a database, not a superuser,
+# prepares schemas before a superuser installs the proxy there.  Its
+# functions say who runs them in a WARNING, which no rollback takes back;
+# every statement's messages in database DB go to $work/DB.log.
+sql "$A_PORT" postgres -c 'CREATE ROLE um_squatter LOGIN'
+cluster_functions="
+CREATE FUNCTION plproxy.get_cluster_version(cluster_name text) RETURNS integer LANGUAGE plpgsql AS
+	\$\$ BEGIN RAISE WARNING 'squatter ran as %', current_user; RETURN 1; END \$\$;
+CREATE FUNCTION plproxy.get_cluster_partitions(cluster_name text) RETURNS SETOF text LANGUAGE plpgsql AS
+	\$\$ BEGIN RAISE WARNING 'squatter ran as %', current_user; RETURN NEXT 'dbname=um_p0'; END \$\$;
+CREATE FUNCTION plproxy.get_cluster_config(cluster_name text, OUT key text, OUT val text) RETURNS SETOF record
+	LANGUAGE plpgsql AS \$\$ BEGIN RAISE WARNING 'squatter ran as %', current_user; END \$\$;"
+in_db() {				# in_db DATABASE STATEMENT: its SQLSTATE, messages to $work/DATABASE.log
+	psql -X -q -At -p "$A_PORT" -d "$1" -c "$2" -c '\echo :LAST_ERROR_SQLSTATE' 2>>"$work/$1.log" | tail -1
+}
+install_proxy() {		# install_proxy DATABASE [VERSION]: SQLSTATE of CREATE EXTENSION
+	in_db "$1" "SET client_min_messages = warning; CREATE EXTENSION user_metadata_proxy ${2:+VERSION '$2'} CASCADE"
+}
+call_unconfigured() {	# the call that makes PL/Proxy look for cluster user_metadata
+	in_db "$1" "SELECT user_metadata.get_user_metadata('alice')"
+}
+ran() {					# who the squatter's functions ran as in DATABASE, or nobody
+	grep -ho 'squatter ran as [a-z_]*' "$work/$1.log" 2>/dev/null | sort -u | sed 's/^squatter ran as //' |
+		paste -sd ' ' | grep . || echo nobody
+}
+squatted() {			# squatted DATABASE SQL: a new database of um_squatter, SQL run as it
+	sql "$A_PORT" postgres -c "CREATE DATABASE $1 OWNER um_squatter"
+	sql "$A_PORT" "$1" -U um_squatter -c "$2"
+}
+
+squatted um_sq_plproxy "CREATE SCHEMA plproxy; $cluster_functions"
+check "1.1 refuses a schema plproxy of a non-superuser (42501); the squatter's functions never ran" \
+	"42501 nobody" "$(install_proxy um_sq_plproxy) $(ran um_sq_plproxy)"
+check "as 1.0 did not: there, a call before server user_metadata exists runs the squatter's functions as the superuser" \
+	"00000 postgres" "$(install_proxy um_sq_plproxy 1.0)$(call_unconfigured um_sq_plproxy >/dev/null) $(ran um_sq_plproxy)"
+sql "$A_PORT" postgres -c 'CREATE DATABASE um_sq_writable OWNER um_squatter' \
+	-c 'CREATE DATABASE um_sq_function OWNER um_squatter' -c 'CREATE DATABASE um_sq_kept OWNER um_squatter'
+for db in um_sq_writable um_sq_function um_sq_kept; do
+	sql "$A_PORT" "$db" -c 'CREATE SCHEMA plproxy'
+done
+sql "$A_PORT" um_sq_writable -c 'GRANT CREATE ON SCHEMA plproxy TO um_squatter'
+sql "$A_PORT" um_sq_function -c 'GRANT CREATE ON SCHEMA plproxy TO um_squatter'
+sql "$A_PORT" um_sq_function -U um_squatter -c "$cluster_functions"
+sql "$A_PORT" um_sq_function -c 'REVOKE CREATE ON SCHEMA plproxy FROM um_squatter'
+sql "$A_PORT" um_sq_kept -c "$cluster_functions"
+check "1.1 refuses a superuser's schema plproxy where another role may create (42501)" 42501 \
+	"$(install_proxy um_sq_writable)"
+check "1.1 refuses a superuser's schema plproxy holding another role's functions (42501); they never ran" \
+	"42501 nobody" "$(install_proxy um_sq_function) $(ran um_sq_function)"
+check "1.1 keeps a superuser's closed schema plproxy with a superuser's functions (PL/Proxy's own configuration)" \
+	"00000 f" "$(install_proxy um_sq_kept) $(sql "$A_PORT" um_sq_kept -c "SELECT EXISTS (SELECT FROM pg_depend
+		WHERE classid = 'pg_namespace'::regclass AND objid = 'plproxy'::regnamespace AND deptype = 'e')")"
+sql "$A_PORT" postgres -c 'CREATE DATABASE um_sq_late OWNER um_squatter'
+check "1.1 holds schema plproxy itself: created empty, closed, part of the extension" "00000 true false" \
+	"$(install_proxy um_sq_late) $(sql "$A_PORT" um_sq_late -c "SELECT EXISTS (SELECT FROM pg_depend
+		WHERE classid = 'pg_namespace'::regclass AND objid = 'plproxy'::regnamespace AND deptype = 'e')
+		|| ' ' || has_schema_privilege('um_squatter', 'plproxy', 'CREATE')")"
+check "so a squatter who comes later cannot take it (CREATE SCHEMA 42P06, a function in it 42501), and a call finds no cluster (XX000) without running theirs" \
+	"42P06 42501 XX000 nobody" \
+	"$(in_db um_sq_late 'SET ROLE um_squatter; CREATE SCHEMA plproxy') $(in_db um_sq_late \
+		"SET ROLE um_squatter; $cluster_functions") $(call_unconfigured um_sq_late) $(ran um_sq_late)"
+
+squatted um_sq_schema "CREATE SCHEMA user_metadata;
+	CREATE FUNCTION user_metadata.jsonb_merge(stored text, patch jsonb) RETURNS jsonb LANGUAGE plpgsql AS
+		\$\$ BEGIN RAISE WARNING 'squatter ran as %', current_user; RETURN patch; END \$\$"
+squatted um_sq_empty 'CREATE SCHEMA user_metadata'
+sql "$A_PORT" postgres -c 'CREATE DATABASE um_sq_open' -c 'CREATE DATABASE um_sq_restored'
+sql "$A_PORT" um_sq_open -c 'CREATE SCHEMA user_metadata' -c 'GRANT CREATE ON SCHEMA user_metadata TO PUBLIC'
+sql "$A_PORT" um_sq_restored -c 'CREATE SCHEMA user_metadata'
+check "1.1 refuses a schema user_metadata it did not create (42P06): a squatter's with a function, a squatter's empty one, a superuser's open to all" \
+	"42P06 42P06 42P06 nobody" \
+	"$(install_proxy um_sq_schema) $(install_proxy um_sq_empty) $(install_proxy um_sq_open) $(ran um_sq_schema)"
+check "1.1 accepts an empty schema user_metadata of a superuser that nobody else may create in (as pg_restore leaves it)" \
+	00000 "$(install_proxy um_sq_restored)"
+for db in um_sq_plproxy um_sq_writable um_sq_function um_sq_kept um_sq_late um_sq_schema um_sq_empty um_sq_open \
+	um_sq_restored; do
+	sql "$A_PORT" postgres -c "DROP DATABASE $db"
+done
+
+# Updating 1.0 to 1.1: the schema equals a fresh install's (pg_dump
+# --binary-upgrade of every object, extension members included in full),
+# grants on the API are kept, and the updated proxy works.
+schema() {
+	"$PGBIN/pg_dump" -h 127.0.0.1 -p "$A_PORT" --schema-only --binary-upgrade -d "$1" | sed -E \
+		-e '/^\\(un)?restrict /d' -e '/binary_upgrade_set_next_/d' \
+		-e '/^SET relfrozenxid = /d' -e "/^WHERE oid = '[0-9]+';$/d" \
+		-e "s/(binary_upgrade_create_empty_extension\(.*), '\{[0-9,]*\}', /\1, '{oids}', /"
+}
+grant_and_serve() {		# the same grant and server in either database
+	sql "$A_PORT" "$1" -c 'GRANT EXECUTE ON FUNCTION user_metadata.get_user_metadata(text, text) TO um_client' \
+		-c "CREATE SERVER user_metadata FOREIGN DATA WRAPPER plproxy OPTIONS ($cluster_options)" \
+		-c "CREATE USER MAPPING FOR PUBLIC SERVER user_metadata OPTIONS (user 'postgres')"
+}
+sql "$A_PORT" postgres -c 'CREATE DATABASE um_proxy_old' -c 'CREATE DATABASE um_proxy_fresh'
+check "CREATE EXTENSION user_metadata_proxy VERSION '1.0'" 00000 "$(install_proxy um_proxy_old 1.0)"
+grant_and_serve um_proxy_old
+check "ALTER EXTENSION user_metadata_proxy UPDATE from 1.0 to 1.1" "00000 1.1" \
+	"$(state_of "$A_PORT" um_proxy_old 'ALTER EXTENSION user_metadata_proxy UPDATE') $(sql "$A_PORT" um_proxy_old \
+		-c "SELECT extversion FROM pg_extension WHERE extname = 'user_metadata_proxy'")"
+install_proxy um_proxy_fresh >/dev/null
+grant_and_serve um_proxy_fresh
+schema um_proxy_old >"$work/schema.updated"
+schema um_proxy_fresh >"$work/schema.fresh"
+diff "$work/schema.fresh" "$work/schema.updated" >&2 && rc=0 || rc=$?
+check "the proxy updated from 1.0 equals a fresh 1.1 install, grants included ($(wc -l <"$work/schema.fresh") lines of pg_dump --binary-upgrade)" \
+	0 "$rc"
+check "the updated proxy serves the role granted under 1.0, with no right on the internals" '{}' \
+	"$(sql "$A_PORT" um_proxy_old -c 'SET ROLE um_client' -c "SELECT user_metadata.get_user_metadata('nobody')")"
+sql "$A_PORT" postgres -c 'DROP DATABASE um_proxy_old' -c 'DROP DATABASE um_proxy_fresh'
+
 #
 # 1. The store's calls, directly and through the proxy
 #
-psql -X -a -p "$A_PORT" -d um_direct -f "$here/calls.sql" >"$work/direct.out" 2>&1 || true
-psql -X -a -p "$A_PORT" -d um_proxy -f "$here/calls.sql" >"$work/proxy.out" 2>&1 || true
-calls=$(grep -c '^\\echo :LAST_ERROR_SQLSTATE' "$here/calls.sql")
-check "calls.sql fails where it should, directly: $calls errors" "$calls" "$(grep -c 'ERROR:' "$work/direct.out" || true)"
-check "calls.sql fails where it should, through the proxy: $calls errors" "$calls" "$(grep -c 'ERROR:' "$work/proxy.out" || true)"
-diff -u "$work/direct.out" "$work/proxy.out" >&2 && rc=0 || rc=$?
-check_status $rc "calls.sql: results, errors, SQLSTATEs, details and hints identical directly and through the proxy (a diff goes to stderr)"
+# The store's regression files without their sections (a run of comment
+# lines and what follows up to the next) headed "-- not through the proxy",
+# then the proxy's own calls
+{
+	for file in store custom_user_data; do
+		awk '/^--/ { if (!header) skip = 0; header = 1; if (/^-- not through the proxy/) skip = 1 }
+			 !/^--/ { header = 0 }
+			 !skip' "$UM_ROOT/sql/$file.sql"
+	done
+	cat "$here/calls.sql"
+} >"$work/calls.sql"
+for db in um_direct um_proxy; do
+	psql -X -a -v SHOW_CONTEXT=never -p "$A_PORT" -d $db -f "$work/calls.sql" >"$work/$db.out" 2>&1 || true
+done
+calls=$(grep -c '^\\echo :LAST_ERROR_SQLSTATE' "$work/calls.sql")
+check "the calls fail where they should, directly: $calls errors" "$calls" "$(grep -c 'ERROR:' "$work/um_direct.out" || true)"
+check "the calls fail where they should, through the proxy: $calls errors" "$calls" "$(grep -c 'ERROR:' "$work/um_proxy.out" || true)"
+diff -u "$work/um_direct.out" "$work/um_proxy.out" >&2 && rc=0 || rc=$?
+check_status $rc "$(grep -c '^SELECT\|^CALL' "$work/calls.sql") calls of sql/store.sql, sql/custom_user_data.sql and test/proxy/calls.sql: results, errors, SQLSTATEs, details and hints identical directly and through the proxy (a diff goes to stderr)"
 check "a partition's error keeps its SQLSTATE and message" \
 	'22023|ERROR:  argument "user_id" must not be empty|HINT:  Users and apps are named by non-empty text ids.' \
 	"$(psql -X -q -At -p "$A_PORT" -d um_proxy -v VERBOSITY=default -v SHOW_CONTEXT=never \
@@ -104,7 +250,52 @@ check "documented difference: a proxied write commits on its partition at once, 
 	done | paste -sd '|')"
 
 #
-# 2. 10 000 users over 4 partitions
+# 2. Per-app admin scopes on the proxy
+#
+# Every admin function (those with an app_id argument), granted to a role
+# scoped to app-a, called once for app-a and once for app-b
+sql "$A_PORT" um_proxy >"$work/scopes.out" 2>>"$work/errors.log" <<'SQL'
+CREATE ROLE um_app_a;
+INSERT INTO user_metadata.admin_scopes VALUES ('um_app_a', 'app-a');
+CREATE FUNCTION pg_temp.try(call text) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+	EXECUTE call;
+	RETURN 'ok';
+EXCEPTION WHEN OTHERS THEN
+	RETURN SQLSTATE || ' ' || SQLERRM;
+END $$;
+CREATE TEMP TABLE admin_calls AS
+SELECT p.oid::regprocedure AS fn, format('SELECT * FROM %s(%s)', p.oid::regproc, string_agg(
+		CASE WHEN n = 'app_id' THEN '%1$L'
+			 WHEN t = 'text'::regtype THEN '''scoped-user'''
+			 WHEN t = 'text[]'::regtype THEN 'ARRAY[''scoped-user'']'
+			 ELSE '''{"scoped": true}''::jsonb' END, ', ' ORDER BY i)) AS call
+FROM pg_proc p, unnest(p.proargnames, coalesce(p.proallargtypes, p.proargtypes::oid[]), p.proargmodes)
+	WITH ORDINALITY AS a (n, t, m, i)
+WHERE p.pronamespace = 'user_metadata'::regnamespace AND 'app_id' = ANY (p.proargnames)
+	AND coalesce(m, 'i') IN ('i', 'b', 'v')
+GROUP BY p.oid;
+GRANT SELECT ON admin_calls TO um_app_a;
+SELECT format('GRANT EXECUTE ON FUNCTION %s TO um_app_a', fn) FROM admin_calls \gexec
+SET ROLE um_app_a;
+-- by name: set and update, which leave a document, come last
+SELECT app || '|' || fn || '|' || pg_temp.try(format(call, app))
+FROM admin_calls, unnest(ARRAY['app-a', 'app-b']) AS app ORDER BY app, fn::text;
+RESET ROLE;
+SELECT 'stored|' || user_metadata.get_user_metadata('scoped-user', 'app-a')::text || ' ' ||
+	   user_metadata.get_user_metadata('scoped-user', 'app-b')::text;
+SQL
+admin_functions=$(sql "$A_PORT" um_proxy -c "SELECT count(*) FROM pg_proc
+	WHERE pronamespace = 'user_metadata'::regnamespace AND 'app_id' = ANY (proargnames)")
+check "a role scoped to app-a calls each of the $admin_functions admin functions for app-a" "$admin_functions" \
+	"$(grep -c '^app-a|.*|ok$' "$work/scopes.out" || true)"
+check "and gets 42501 from the proxy for app-b on each" "$admin_functions" \
+	"$(grep -c '^app-b|.*|42501 permission denied for app "app-b"$' "$work/scopes.out" || true)"
+check "the refused calls never reached a partition: app-b has no document, app-a has the one written" \
+	'{"scoped": true} {}' "$(sed -n 's/^stored|//p' "$work/scopes.out")"
+
+#
+# 3. 10 000 users over 4 partitions
 #
 users=10000
 um_log "writing $users users through the proxy"
@@ -123,12 +314,12 @@ check "each user's row exists once: $users public and $((users / 10)) billing ro
 		echo $(($(for p in 0 1 2 3; do rows um_p$p "WHERE user_id LIKE 'user%' AND app_id = '$app'"; done | paste -sd +)))
 	done | paste -sd ' ')"
 check "one bulk read through the proxy returns all $users users, in order, with their documents" "$users" \
-	"$(sql "$A_PORT" um_proxy -c "SELECT count(*) FROM user_metadata.get_user_metadata(
+	"$(sql "$A_PORT" um_proxy -c "SELECT count(*) FROM user_metadata.get_user_metadata_bulk(
 		ARRAY(SELECT 'user' || i FROM generate_series(1, $users) i)) WITH ORDINALITY AS r (user_id, metadata, ord)
 		WHERE user_id = 'user' || ord AND metadata = jsonb_build_object('n', ord)")"
 
 #
-# 3. Resharding 4 -> 8
+# 4. Resharding 4 -> 8
 #
 old=(um_p0 um_p1 um_p2 um_p3)
 new=(um_p4 um_p5 um_p6 um_p7)
@@ -146,6 +337,7 @@ sql "${port[um_p4]}" um_p4 -c 'TRUNCATE user_metadata.user_metadata'
 # As in the README: the proxy may connect as a role that is no superuser,
 # granted the admin API on each partition; reshard.sh must grant it on the new ones
 api="user_metadata.get_user_metadata(text, text), user_metadata.get_user_metadata(text[], text),
+	user_metadata.get_user_metadata_bulk(text[], text),
 	user_metadata.update_user_metadata(text, jsonb, text), user_metadata.set_user_metadata(text, jsonb, text),
 	user_metadata.clear_user_metadata(text, text), user_metadata.find_users(jsonb, text)"
 for p in "$A_PORT" "$B_PORT"; do sql "$p" postgres -c 'CREATE ROLE um_partition LOGIN'; done
@@ -183,7 +375,7 @@ sql "$A_PORT" um_proxy -c "ALTER USER MAPPING FOR PUBLIC SERVER user_metadata OP
 sql "$A_PORT" um_proxy -c "SELECT user_metadata.update_user_metadata('$moved', '{\"moved\": null}')" >/dev/null
 
 #
-# 4. Instance B down, then back
+# 5. Instance B down, then back
 #
 b_users=$(sql "$A_PORT" um_proxy -c "SELECT string_agg(quote_literal('user' || i), ',') FROM (SELECT i
 	FROM generate_series(1, $users) i WHERE hashtext('user' || i) & 7 IN (2, 3, 4, 5) LIMIT 40) AS b")
@@ -213,9 +405,9 @@ SELECT 'a_read|' || pg_temp.try(format('SELECT 1/(user_metadata.get_user_metadat
 FROM unnest(ARRAY[$a_users]) u;
 SELECT 'a_write|' || pg_temp.try(format('SELECT user_metadata.update_user_metadata(%L, %L)', u, '{"outage": true}'))
 FROM unnest(ARRAY[$a_users]) u;
-SELECT 'a_bulk|' || pg_temp.try(format('SELECT 1/(count(*) = 40)::int FROM user_metadata.get_user_metadata(%L::text[])',
+SELECT 'a_bulk|' || pg_temp.try(format('SELECT 1/(count(*) = 40)::int FROM user_metadata.get_user_metadata_bulk(%L)',
 									   ARRAY[$a_users]));
-SELECT 'b_bulk|' || pg_temp.try(format('SELECT user_metadata.get_user_metadata(%L::text[])', ARRAY[$a_users] || ARRAY[$b_users]));
+SELECT 'b_bulk|' || pg_temp.try(format('SELECT user_metadata.get_user_metadata_bulk(%L)', ARRAY[$a_users] || ARRAY[$b_users]));
 SELECT 'find|' || pg_temp.try('SELECT user_metadata.find_users(''{}'')');
 \! runuser -u postgres -- "$PGBIN/pg_ctl" -D "$B_DIR/data" -l "$B_DIR/server.log" -w -t 60 restart >/dev/null 2>&1
 SELECT 'back_read|' || pg_temp.try(format('SELECT 1/(user_metadata.get_user_metadata(%L) ? %L)::int', u, 'n'))

@@ -1,0 +1,400 @@
+/* sql/user_metadata_proxy--1.1.sql: the user_metadata API of a proxy
+ * database, routed with PL/Proxy to partition databases running user_metadata
+ * (1.2 or later) */
+
+\echo Use "CREATE EXTENSION user_metadata_proxy" to load this file. \quit
+
+-- Both extensions define the same functions in schema user_metadata: the
+-- proxy database holds no documents, the partitions do.
+DO $$
+BEGIN
+	IF EXISTS (SELECT FROM pg_catalog.pg_extension
+			   WHERE extname OPERATOR(pg_catalog.=) 'user_metadata'::pg_catalog.name) THEN
+		RAISE EXCEPTION 'user_metadata_proxy cannot be installed in a database that has user_metadata'
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+				  HINT = 'Install user_metadata in the partition databases and user_metadata_proxy in a separate proxy database.';
+	END IF;
+END
+$$;
+
+/*
+ * CREATE EXTENSION creates schema user_metadata when it is missing.  One
+ * that already exists is used only if nobody but a superuser could have put
+ * anything in it: empty, owned by a superuser, and no other role may create
+ * in it (as pg_restore leaves it).  Otherwise a role with CREATE on the
+ * database could have planted functions for the extension's owner to run.
+ */
+DO $$
+DECLARE
+	nsp pg_catalog.oid := 'user_metadata'::pg_catalog.regnamespace;
+BEGIN
+	IF EXISTS (SELECT FROM pg_catalog.pg_depend d
+			   WHERE d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_namespace'::pg_catalog.regclass
+				 AND d.refobjid OPERATOR(pg_catalog.=) nsp
+				 AND NOT (d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_extension'::pg_catalog.regclass
+						  AND d.objid OPERATOR(pg_catalog.=)
+							  (SELECT e.oid FROM pg_catalog.pg_extension e
+							   WHERE e.extname OPERATOR(pg_catalog.=) 'user_metadata_proxy'::pg_catalog.name)))
+	   OR NOT (SELECT r.rolsuper FROM pg_catalog.pg_namespace n
+			   JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) n.nspowner
+			   WHERE n.oid OPERATOR(pg_catalog.=) nsp)
+	   OR EXISTS (SELECT FROM pg_catalog.pg_roles r
+				  WHERE NOT r.rolsuper
+					AND pg_catalog.has_schema_privilege(r.oid, nsp, 'CREATE'::pg_catalog.text))
+	THEN
+		RAISE EXCEPTION 'schema "user_metadata" already exists and was not made safe for the extension'
+			USING ERRCODE = 'duplicate_schema',
+				  DETAIL = 'It holds objects, is owned by a role that is not a superuser, or a role that is not a superuser may create objects in it.',
+				  HINT = 'Drop or rename that schema (after checking what is in it), then run CREATE EXTENSION user_metadata_proxy again.';
+	END IF;
+END
+$$;
+
+/*
+ * PL/Proxy finds a cluster in the SQL/MED server of its name, and when there
+ * is none it calls plproxy.get_cluster_version(), _partitions() and
+ * _config(), as the current user: here the extension owner.  Whoever could
+ * create functions in schema plproxy would have them run with the owner's
+ * rights whenever server user_metadata is missing.  So schema plproxy must
+ * be a superuser's, closed to everyone else, with superusers' functions
+ * only; when it does not exist it is created here, empty and closed, so
+ * that nobody can take the name later.
+ */
+DO $$
+DECLARE
+	nsp pg_catalog.oid := (SELECT n.oid FROM pg_catalog.pg_namespace n
+						   WHERE n.nspname OPERATOR(pg_catalog.=) 'plproxy'::pg_catalog.name);
+BEGIN
+	IF nsp IS NULL THEN
+		CREATE SCHEMA plproxy;
+		REVOKE ALL ON SCHEMA plproxy FROM PUBLIC;
+		COMMENT ON SCHEMA plproxy IS
+		'held by user_metadata_proxy so that only superusers can define PL/Proxy''s cluster functions';
+	ELSIF NOT (SELECT r.rolsuper FROM pg_catalog.pg_namespace n
+			   JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) n.nspowner
+			   WHERE n.oid OPERATOR(pg_catalog.=) nsp)
+	   OR EXISTS (SELECT FROM pg_catalog.pg_roles r
+				  WHERE NOT r.rolsuper
+					AND pg_catalog.has_schema_privilege(r.oid, nsp, 'CREATE'::pg_catalog.text))
+	   OR EXISTS (SELECT FROM pg_catalog.pg_proc p
+				  JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) p.proowner
+				  WHERE p.pronamespace OPERATOR(pg_catalog.=) nsp AND NOT r.rolsuper)
+	THEN
+		RAISE EXCEPTION 'schema "plproxy" is not safe: PL/Proxy would run its functions as the extension owner'
+			USING ERRCODE = 'insufficient_privilege',
+				  DETAIL = 'Schema plproxy is owned by a role that is not a superuser, a role that is not a superuser may create objects in it, or it holds functions of such a role.',
+				  HINT = 'Drop schema plproxy (after checking what is in it), or give it and its functions to a superuser and revoke CREATE on it, then run CREATE EXTENSION user_metadata_proxy again.';
+	END IF;
+END
+$$;
+
+GRANT USAGE ON SCHEMA user_metadata TO PUBLIC;
+
+-- Local, from the store's own C library: pure functions and the caller's
+-- identity, which lives in this session's settings.
+CREATE FUNCTION user_metadata.jsonb_merge(stored jsonb, patch jsonb)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'jsonb_merge'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+
+CREATE FUNCTION user_metadata.jsonb_merge_patch(target jsonb, patch jsonb)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'jsonb_merge_patch'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+
+CREATE FUNCTION user_metadata.current_user_id()
+RETURNS text
+AS 'MODULE_PATHNAME', 'current_user_id'
+LANGUAGE C STABLE PARALLEL SAFE;
+
+CREATE FUNCTION user_metadata.current_app_id()
+RETURNS text
+AS 'MODULE_PATHNAME', 'current_app_id'
+LANGUAGE C STABLE PARALLEL SAFE;
+
+COMMENT ON FUNCTION user_metadata.jsonb_merge(jsonb, jsonb) IS
+'root-level merge: each root key of patch replaces the stored one, root nulls are removed';
+COMMENT ON FUNCTION user_metadata.jsonb_merge_patch(jsonb, jsonb) IS
+'RFC 7396 JSON Merge Patch: objects merge recursively, a null removes the key at any depth';
+COMMENT ON FUNCTION user_metadata.current_user_id() IS
+'the calling user: setting user_metadata.user_id, else the sub claim of request.jwt.claims';
+COMMENT ON FUNCTION user_metadata.current_app_id() IS
+'the calling app: setting user_metadata.app_id (default public)';
+
+-- Per-app admin scopes of the proxy's callers, as on a store (the same
+-- table, read by the same C check): a role that has the privileges of a
+-- role listed here may use the admin API only for the apps listed for it.
+CREATE TABLE user_metadata.admin_scopes (
+	role		pg_catalog.regrole NOT NULL,
+	app_id		text NOT NULL,
+	PRIMARY KEY (role, app_id)
+);
+
+COMMENT ON TABLE user_metadata.admin_scopes IS
+'roles confined to some apps in the admin API: a role with the privileges of a listed role may act only for the apps listed for it';
+
+SELECT pg_catalog.pg_extension_config_dump('user_metadata.admin_scopes'::pg_catalog.regclass, ''::pg_catalog.text);
+
+REVOKE ALL ON TABLE user_metadata.admin_scopes FROM PUBLIC;
+
+-- Each backend caches the scopes; a change invalidates every cache
+CREATE FUNCTION user_metadata.admin_scopes_changed()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'admin_scopes_changed'
+LANGUAGE C;
+
+REVOKE ALL ON FUNCTION user_metadata.admin_scopes_changed() FROM PUBLIC;
+
+CREATE TRIGGER admin_scopes_changed
+	AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON user_metadata.admin_scopes
+	FOR EACH STATEMENT EXECUTE FUNCTION user_metadata.admin_scopes_changed();
+
+/*
+ * Internals: for each API function, a function of the same name and
+ * argument types in schema user_metadata_remote, which the API function
+ * calls as the extension owner (src/proxy.c).  PL/Proxy connects with the
+ * SQL/MED user mapping of that owner.
+ */
+CREATE SCHEMA user_metadata_remote;
+REVOKE ALL ON SCHEMA user_metadata_remote FROM PUBLIC;
+COMMENT ON SCHEMA user_metadata_remote IS
+'user_metadata_proxy internals: PL/Proxy calls to the partitions of server user_metadata';
+
+-- A user's home is partition hashtext(user_id) & (partitions - 1): PL/Proxy
+-- masks this hash.  Only the user id is hashed, so all of a user's apps live
+-- on one partition.  A NULL id goes to partition 0, which rejects it.
+CREATE FUNCTION user_metadata_remote.partition_hash(user_id text)
+RETURNS integer
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT coalesce(pg_catalog.hashtext(user_id), 0) $$;
+
+-- PL/Proxy requires VOLATILE.  Its "dropping stale conn" NOTICE, sent when
+-- it replaces the connection an earlier remote error left behind, is kept
+-- from callers.
+CREATE FUNCTION user_metadata_remote.get_user_metadata(user_id text, app_id text)
+RETURNS jsonb
+LANGUAGE plproxy VOLATILE
+SET client_min_messages = warning
+AS $$
+	CLUSTER 'user_metadata';
+	RUN ON user_metadata_remote.partition_hash(user_id);
+	TARGET user_metadata.get_user_metadata;
+$$;
+
+CREATE FUNCTION user_metadata_remote.update_user_metadata(user_id text, patch jsonb, app_id text)
+RETURNS jsonb
+LANGUAGE plproxy VOLATILE
+SET client_min_messages = warning
+AS $$
+	CLUSTER 'user_metadata';
+	RUN ON user_metadata_remote.partition_hash(user_id);
+	TARGET user_metadata.update_user_metadata;
+$$;
+
+CREATE FUNCTION user_metadata_remote.set_user_metadata(user_id text, metadata jsonb, app_id text)
+RETURNS jsonb
+LANGUAGE plproxy VOLATILE
+SET client_min_messages = warning
+AS $$
+	CLUSTER 'user_metadata';
+	RUN ON user_metadata_remote.partition_hash(user_id);
+	TARGET user_metadata.set_user_metadata;
+$$;
+
+CREATE FUNCTION user_metadata_remote.clear_user_metadata(user_id text, app_id text)
+RETURNS boolean
+LANGUAGE plproxy VOLATILE
+SET client_min_messages = warning
+AS $$
+	CLUSTER 'user_metadata';
+	RUN ON user_metadata_remote.partition_hash(user_id);
+	TARGET user_metadata.clear_user_metadata;
+$$;
+
+-- Each partition gets the ids that live there; rows come back in no order
+CREATE FUNCTION user_metadata_remote.get_user_metadata_split(user_ids text[], app_id text)
+RETURNS TABLE (user_id text, metadata jsonb)
+LANGUAGE plproxy VOLATILE
+SET client_min_messages = warning
+AS $$
+	CLUSTER 'user_metadata';
+	SPLIT user_ids;
+	RUN ON user_metadata_remote.partition_hash(user_ids);
+	TARGET user_metadata.get_user_metadata_bulk;
+$$;
+
+-- The whole call on one partition
+CREATE FUNCTION user_metadata_remote.get_user_metadata_whole(user_ids text[], app_id text)
+RETURNS TABLE (user_id text, metadata jsonb)
+LANGUAGE plproxy VOLATILE
+SET client_min_messages = warning
+AS $$
+	CLUSTER 'user_metadata';
+	RUN ON ANY;
+	TARGET user_metadata.get_user_metadata_bulk;
+$$;
+
+-- Every partition searches its users; rows come back in no order
+CREATE FUNCTION user_metadata_remote.find_users_everywhere(filter jsonb, app_id text)
+RETURNS SETOF text
+LANGUAGE plproxy VOLATILE
+SET client_min_messages = warning
+AS $$
+	CLUSTER 'user_metadata';
+	RUN ON ALL;
+	TARGET user_metadata.find_users;
+$$;
+
+/*
+ * The bulk read.  SPLIT sends each partition its ids and returns rows in no
+ * order; the join puts them back in the order asked, one row per id asked,
+ * duplicates included, which is why each distinct id is asked once.  A call
+ * the store rejects (a NULL or empty id or app) goes whole to one
+ * partition, so that the error is the first the store finds, not the first
+ * of some partition's share; so does an empty list, with nothing to split.
+ */
+CREATE FUNCTION user_metadata_remote.get_user_metadata_bulk(user_ids text[], app_id text)
+RETURNS TABLE (user_id text, metadata jsonb)
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF user_ids IS NULL OR app_id IS NULL OR app_id OPERATOR(pg_catalog.=) ''::pg_catalog.text
+	   OR pg_catalog.cardinality(user_ids) OPERATOR(pg_catalog.=) 0
+	   OR pg_catalog.array_position(user_ids, NULL::pg_catalog.text) IS NOT NULL
+	   OR ''::pg_catalog.text OPERATOR(pg_catalog.=) ANY (user_ids) THEN
+		RETURN QUERY SELECT * FROM user_metadata_remote.get_user_metadata_whole(user_ids, app_id);
+		RETURN;
+	END IF;
+	RETURN QUERY
+		SELECT ids.id, answer.metadata
+		FROM pg_catalog.unnest(user_ids) WITH ORDINALITY AS ids (id, ord)
+			JOIN user_metadata_remote.get_user_metadata_split(
+				ARRAY(SELECT DISTINCT asked FROM pg_catalog.unnest(user_ids) AS asked), app_id) AS answer
+			ON answer.user_id OPERATOR(pg_catalog.=) ids.id
+		ORDER BY ids.ord;
+END
+$$;
+
+-- The array overload of get_user_metadata, kept for typed callers
+CREATE FUNCTION user_metadata_remote.get_user_metadata(user_ids text[], app_id text)
+RETURNS TABLE (user_id text, metadata jsonb)
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT * FROM user_metadata_remote.get_user_metadata_bulk(user_ids, app_id) $$;
+
+-- The union is sorted as the store sorts (the proxy and the partitions must
+-- share the default collation)
+CREATE FUNCTION user_metadata_remote.find_users(filter jsonb, app_id text)
+RETURNS SETOF text
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT hit FROM user_metadata_remote.find_users_everywhere(filter, app_id) AS hit
+	ORDER BY hit
+$$;
+
+-- Atlas-style calls for the current user, who is named in this session's
+-- settings and passed to the partition explicitly
+CREATE FUNCTION user_metadata_remote.custom_user_data()
+RETURNS jsonb
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT user_metadata_remote.get_user_metadata(user_metadata.current_user_id(), user_metadata.current_app_id())
+$$;
+
+CREATE FUNCTION user_metadata_remote.write_custom_user_data(new_data jsonb, custom_data jsonb)
+RETURNS jsonb
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT user_metadata_remote.update_user_metadata(user_metadata.current_user_id(), new_data,
+													 user_metadata.current_app_id())
+$$;
+
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA user_metadata_remote FROM PUBLIC;
+
+/*
+ * The API: the store's signatures, each one C function (src/proxy.c) that
+ * checks the caller's admin scope for its app_id, then runs the function of
+ * the same name in user_metadata_remote as the extension owner and hands
+ * partition errors on as the store raised them.  Not SECURITY DEFINER, so
+ * that the check sees the real caller; callers need no rights on the
+ * internals or on the server.  Reads keep the store's STABLE.
+ */
+CREATE FUNCTION user_metadata.get_user_metadata(user_id text, app_id text DEFAULT 'public'::text)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'um_proxy_call'
+LANGUAGE C STABLE;
+
+CREATE FUNCTION user_metadata.get_user_metadata(user_ids text[], app_id text DEFAULT 'public'::text)
+RETURNS TABLE (user_id text, metadata jsonb)
+AS 'MODULE_PATHNAME', 'um_proxy_call'
+LANGUAGE C STABLE;
+
+CREATE FUNCTION user_metadata.get_user_metadata_bulk(user_ids text[], app_id text DEFAULT 'public'::text)
+RETURNS TABLE (user_id text, metadata jsonb)
+AS 'MODULE_PATHNAME', 'um_proxy_call'
+LANGUAGE C STABLE;
+
+CREATE FUNCTION user_metadata.update_user_metadata(user_id text, patch jsonb, app_id text DEFAULT 'public'::text)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'um_proxy_call'
+LANGUAGE C VOLATILE;
+
+CREATE FUNCTION user_metadata.set_user_metadata(user_id text, metadata jsonb, app_id text DEFAULT 'public'::text)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'um_proxy_call'
+LANGUAGE C VOLATILE;
+
+CREATE FUNCTION user_metadata.clear_user_metadata(user_id text, app_id text DEFAULT 'public'::text)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'um_proxy_call'
+LANGUAGE C VOLATILE;
+
+CREATE FUNCTION user_metadata.find_users(filter jsonb, app_id text DEFAULT 'public'::text)
+RETURNS SETOF text
+AS 'MODULE_PATHNAME', 'um_proxy_call'
+LANGUAGE C STABLE;
+
+CREATE FUNCTION user_metadata.custom_user_data()
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'um_proxy_call'
+LANGUAGE C STABLE;
+
+CREATE PROCEDURE user_metadata.write_custom_user_data(new_data jsonb, INOUT custom_data jsonb DEFAULT NULL::jsonb)
+AS 'MODULE_PATHNAME', 'um_proxy_write_custom_user_data'
+LANGUAGE C;
+
+COMMENT ON FUNCTION user_metadata.get_user_metadata(text, text) IS
+'the stored document of one user, {} when there is none; read on the user''s partition';
+COMMENT ON FUNCTION user_metadata.get_user_metadata(text[], text) IS
+'deprecated: use get_user_metadata_bulk, which drivers that send lists untyped cannot confuse with get_user_metadata(text)';
+COMMENT ON FUNCTION user_metadata.get_user_metadata_bulk(text[], text) IS
+'the documents of many users, one row per id in the order given, {} for unknown ids; each partition reads its own';
+COMMENT ON FUNCTION user_metadata.update_user_metadata(text, jsonb, text) IS
+'atomically merge patch into the user''s document on the user''s partition and return it';
+COMMENT ON FUNCTION user_metadata.set_user_metadata(text, jsonb, text) IS
+'atomically replace the user''s whole document on the user''s partition and return it';
+COMMENT ON FUNCTION user_metadata.clear_user_metadata(text, text) IS
+'remove the user''s document from the user''s partition; true if there was one';
+COMMENT ON FUNCTION user_metadata.find_users(jsonb, text) IS
+'ids of the users whose document contains filter (@>), searched on every partition, sorted';
+COMMENT ON FUNCTION user_metadata.custom_user_data() IS
+'the current user''s document, {} if none (Atlas refreshCustomData); read on the user''s partition';
+COMMENT ON PROCEDURE user_metadata.write_custom_user_data(jsonb, jsonb) IS
+'merge new_data into the current user''s document on the user''s partition and return it in custom_data (Atlas writeCustomUserData)';
+
+-- As on the store: the admin API and the Atlas-style calls are granted by the admin
+REVOKE ALL ON FUNCTION
+	user_metadata.get_user_metadata(text, text),
+	user_metadata.get_user_metadata(text[], text),
+	user_metadata.get_user_metadata_bulk(text[], text),
+	user_metadata.update_user_metadata(text, jsonb, text),
+	user_metadata.set_user_metadata(text, jsonb, text),
+	user_metadata.clear_user_metadata(text, text),
+	user_metadata.find_users(jsonb, text),
+	user_metadata.custom_user_data()
+FROM PUBLIC;
+REVOKE ALL ON PROCEDURE user_metadata.write_custom_user_data(jsonb, jsonb) FROM PUBLIC;
