@@ -142,6 +142,9 @@ check "1.1 refuses a schema plproxy of a non-superuser (42501); the squatter's f
 	"42501 nobody" "$(install_proxy um_sq_plproxy) $(ran um_sq_plproxy)"
 check "as 1.0 did not: there, a call before server user_metadata exists runs the squatter's functions as the superuser" \
 	"00000 postgres" "$(install_proxy um_sq_plproxy 1.0)$(call_unconfigured um_sq_plproxy >/dev/null) $(ran um_sq_plproxy)"
+check "and updating that 1.0 to 1.1 refuses the squatted schema plproxy (42501), leaving 1.0" "42501 1.0" \
+	"$(in_db um_sq_plproxy 'ALTER EXTENSION user_metadata_proxy UPDATE') $(sql "$A_PORT" um_sq_plproxy \
+		-c "SELECT extversion FROM pg_extension WHERE extname = 'user_metadata_proxy'")"
 sql "$A_PORT" postgres -c 'CREATE DATABASE um_sq_writable OWNER um_squatter' \
 	-c 'CREATE DATABASE um_sq_function OWNER um_squatter' -c 'CREATE DATABASE um_sq_kept OWNER um_squatter'
 for db in um_sq_writable um_sq_function um_sq_kept; do
@@ -173,16 +176,18 @@ squatted um_sq_schema "CREATE SCHEMA user_metadata;
 	CREATE FUNCTION user_metadata.jsonb_merge(stored text, patch jsonb) RETURNS jsonb LANGUAGE plpgsql AS
 		\$\$ BEGIN RAISE WARNING 'squatter ran as %', current_user; RETURN patch; END \$\$"
 squatted um_sq_empty 'CREATE SCHEMA user_metadata'
+squatted um_sq_remote 'CREATE SCHEMA user_metadata_remote'
 sql "$A_PORT" postgres -c 'CREATE DATABASE um_sq_open' -c 'CREATE DATABASE um_sq_restored'
 sql "$A_PORT" um_sq_open -c 'CREATE SCHEMA user_metadata' -c 'GRANT CREATE ON SCHEMA user_metadata TO PUBLIC'
 sql "$A_PORT" um_sq_restored -c 'CREATE SCHEMA user_metadata'
 check "1.1 refuses a schema user_metadata it did not create (42P06): a squatter's with a function, a squatter's empty one, a superuser's open to all" \
 	"42P06 42P06 42P06 nobody" \
 	"$(install_proxy um_sq_schema) $(install_proxy um_sq_empty) $(install_proxy um_sq_open) $(ran um_sq_schema)"
+check "1.1 refuses a schema user_metadata_remote it did not create (42P06)" 42P06 "$(install_proxy um_sq_remote)"
 check "1.1 accepts an empty schema user_metadata of a superuser that nobody else may create in (as pg_restore leaves it)" \
 	00000 "$(install_proxy um_sq_restored)"
-for db in um_sq_plproxy um_sq_writable um_sq_function um_sq_kept um_sq_late um_sq_schema um_sq_empty um_sq_open \
-	um_sq_restored; do
+for db in um_sq_plproxy um_sq_writable um_sq_function um_sq_kept um_sq_late um_sq_schema um_sq_empty um_sq_remote \
+	um_sq_open um_sq_restored; do
 	sql "$A_PORT" postgres -c "DROP DATABASE $db"
 done
 
