@@ -80,11 +80,18 @@ DROP FUNCTION user_metadata_remote.get_user_metadata_split(text[], text);
 DROP FUNCTION user_metadata_remote.get_user_metadata_whole(text[], text);
 DROP FUNCTION user_metadata_remote.find_users(jsonb, text);
 
+-- Every function here runs as the owner and pins its search path
+ALTER FUNCTION user_metadata_remote.get_user_metadata(text, text) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION user_metadata_remote.update_user_metadata(text, jsonb, text) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION user_metadata_remote.set_user_metadata(text, jsonb, text) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION user_metadata_remote.clear_user_metadata(text, text) SET search_path = pg_catalog, pg_temp;
+
 -- Each partition gets the ids that live there; rows come back in no order
 CREATE FUNCTION user_metadata_remote.get_user_metadata_split(user_ids text[], app_id text)
 RETURNS TABLE (user_id text, metadata jsonb)
 LANGUAGE plproxy VOLATILE
 SET client_min_messages = warning
+SET search_path = pg_catalog, pg_temp
 AS $$
 	CLUSTER 'user_metadata';
 	SPLIT user_ids;
@@ -97,6 +104,7 @@ CREATE FUNCTION user_metadata_remote.get_user_metadata_whole(user_ids text[], ap
 RETURNS TABLE (user_id text, metadata jsonb)
 LANGUAGE plproxy VOLATILE
 SET client_min_messages = warning
+SET search_path = pg_catalog, pg_temp
 AS $$
 	CLUSTER 'user_metadata';
 	RUN ON ANY;
@@ -108,6 +116,7 @@ CREATE FUNCTION user_metadata_remote.find_users_everywhere(filter jsonb, app_id 
 RETURNS SETOF text
 LANGUAGE plproxy VOLATILE
 SET client_min_messages = warning
+SET search_path = pg_catalog, pg_temp
 AS $$
 	CLUSTER 'user_metadata';
 	RUN ON ALL;

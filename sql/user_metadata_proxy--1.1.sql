@@ -170,11 +170,13 @@ AS $$ SELECT coalesce(pg_catalog.hashtext(user_id), 0) $$;
 
 -- PL/Proxy requires VOLATILE.  Its "dropping stale conn" NOTICE, sent when
 -- it replaces the connection an earlier remote error left behind, is kept
--- from callers.
+-- from callers.  They run as the owner and pin their search path, as the
+-- functions composing them do: the caller's does not reach PL/Proxy.
 CREATE FUNCTION user_metadata_remote.get_user_metadata(user_id text, app_id text)
 RETURNS jsonb
 LANGUAGE plproxy VOLATILE
 SET client_min_messages = warning
+SET search_path = pg_catalog, pg_temp
 AS $$
 	CLUSTER 'user_metadata';
 	RUN ON user_metadata_remote.partition_hash(user_id);
@@ -185,6 +187,7 @@ CREATE FUNCTION user_metadata_remote.update_user_metadata(user_id text, patch js
 RETURNS jsonb
 LANGUAGE plproxy VOLATILE
 SET client_min_messages = warning
+SET search_path = pg_catalog, pg_temp
 AS $$
 	CLUSTER 'user_metadata';
 	RUN ON user_metadata_remote.partition_hash(user_id);
@@ -195,6 +198,7 @@ CREATE FUNCTION user_metadata_remote.set_user_metadata(user_id text, metadata js
 RETURNS jsonb
 LANGUAGE plproxy VOLATILE
 SET client_min_messages = warning
+SET search_path = pg_catalog, pg_temp
 AS $$
 	CLUSTER 'user_metadata';
 	RUN ON user_metadata_remote.partition_hash(user_id);
@@ -205,6 +209,7 @@ CREATE FUNCTION user_metadata_remote.clear_user_metadata(user_id text, app_id te
 RETURNS boolean
 LANGUAGE plproxy VOLATILE
 SET client_min_messages = warning
+SET search_path = pg_catalog, pg_temp
 AS $$
 	CLUSTER 'user_metadata';
 	RUN ON user_metadata_remote.partition_hash(user_id);
@@ -216,6 +221,7 @@ CREATE FUNCTION user_metadata_remote.get_user_metadata_split(user_ids text[], ap
 RETURNS TABLE (user_id text, metadata jsonb)
 LANGUAGE plproxy VOLATILE
 SET client_min_messages = warning
+SET search_path = pg_catalog, pg_temp
 AS $$
 	CLUSTER 'user_metadata';
 	SPLIT user_ids;
@@ -228,6 +234,7 @@ CREATE FUNCTION user_metadata_remote.get_user_metadata_whole(user_ids text[], ap
 RETURNS TABLE (user_id text, metadata jsonb)
 LANGUAGE plproxy VOLATILE
 SET client_min_messages = warning
+SET search_path = pg_catalog, pg_temp
 AS $$
 	CLUSTER 'user_metadata';
 	RUN ON ANY;
@@ -239,6 +246,7 @@ CREATE FUNCTION user_metadata_remote.find_users_everywhere(filter jsonb, app_id 
 RETURNS SETOF text
 LANGUAGE plproxy VOLATILE
 SET client_min_messages = warning
+SET search_path = pg_catalog, pg_temp
 AS $$
 	CLUSTER 'user_metadata';
 	RUN ON ALL;

@@ -80,6 +80,11 @@ check "user_metadata_proxy refuses a database that has user_metadata (55000)" 55
 check "no function of the proxy is SECURITY DEFINER: the API checks its real caller" 0 \
 	"$(sql "$A_PORT" um_proxy -c "SELECT count(*) FROM pg_proc WHERE prosecdef
 		AND pronamespace IN ('user_metadata'::regnamespace, 'user_metadata_remote'::regnamespace)")"
+check "every internal function but the inlined partition_hash pins its search path" \
+	"user_metadata_remote.partition_hash" \
+	"$(sql "$A_PORT" um_proxy -c "SELECT string_agg(oid::regproc::text, ' ') FROM pg_proc
+		WHERE pronamespace = 'user_metadata_remote'::regnamespace
+			AND NOT coalesce(proconfig @> '{\"search_path=pg_catalog, pg_temp\"}', false)")"
 check "the internals are not for PUBLIC" "false 0" \
 	"$(sql "$A_PORT" um_proxy -c "SELECT has_schema_privilege('public', 'user_metadata_remote', 'USAGE') || ' ' ||
 		count(*) FILTER (WHERE has_function_privilege('public', oid, 'EXECUTE'))
