@@ -304,6 +304,28 @@ check "and gets 42501 from the proxy for app-b on each" "$admin_functions" \
 check "the refused calls never reached a partition: app-b has no document, app-a has the one written" \
 	'{"scoped": true} {}' "$(sed -n 's/^stored|//p' "$work/scopes.out")"
 
+# pg_dump and pg_restore of the proxy: the install guards accept what
+# pg_restore builds (schema user_metadata created before the extension), the
+# scopes, grants, server and mapping come back, and the restored proxy works
+rc=0
+"$PGBIN/pg_dump" -h 127.0.0.1 -p "$A_PORT" -Fc -d um_proxy -f "$work/proxy.dump" &&
+	sql "$A_PORT" postgres -c 'CREATE DATABASE um_proxy_restored TEMPLATE template0' &&
+	"$PGBIN/pg_restore" -h 127.0.0.1 -p "$A_PORT" --exit-on-error -d um_proxy_restored "$work/proxy.dump" \
+		2>>"$work/errors.log" || rc=$?
+check_status $rc "pg_dump -Fc of the proxy database and pg_restore into a new one"
+schema um_proxy >"$work/schema.proxy"
+schema um_proxy_restored >"$work/schema.restored"
+diff "$work/schema.proxy" "$work/schema.restored" >&2 && rc=0 || rc=$?
+check_status $rc "the restored proxy's schema equals the dumped one (pg_dump --binary-upgrade)"
+check "the restored proxy keeps the scopes and confines with them" \
+	"um_app_a app-a|42501" \
+	"$(sql "$A_PORT" um_proxy_restored -c 'SELECT role || $$ $$ || app_id FROM user_metadata.admin_scopes')|$(state_of \
+		"$A_PORT" um_proxy_restored "SET ROLE um_app_a; SELECT user_metadata.get_user_metadata('scoped-user', 'app-b')")"
+check "and serves the scoped role for its app through the restored server and mapping" '{"scoped": true}' \
+	"$(sql "$A_PORT" um_proxy_restored -c 'SET ROLE um_app_a' \
+		-c "SELECT user_metadata.get_user_metadata('scoped-user', 'app-a')")"
+sql "$A_PORT" postgres -c 'DROP DATABASE um_proxy_restored'
+
 #
 # 3. 10 000 users over 4 partitions
 #
