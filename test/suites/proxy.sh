@@ -32,8 +32,8 @@ sql() {					# sql PORT DATABASE ARGS...: unaligned, stops at the first error
 	shift 2
 	psql -X -q -At -v ON_ERROR_STOP=1 -p "$port" -d "$db" "$@"
 }
-state_of() {			# state_of PORT DATABASE STATEMENT: its SQLSTATE, 00000 if it passed
-	psql -X -q -At -p "$1" -d "$2" -c "$3" -c '\echo :LAST_ERROR_SQLSTATE' 2>>"$work/errors.log" | tail -1
+state_of() {			# state_of PORT DATABASE STATEMENT: its SQLSTATE, 00000 if it passed; messages to $work/DATABASE.log
+	psql -X -q -At -p "$1" -d "$2" -c "$3" -c '\echo :LAST_ERROR_SQLSTATE' 2>>"$work/$2.log" | tail -1
 }
 # on one partition: rows, and rows whose home under MASK is another partition
 rows() { sql "${port[$1]}" "$1" -c "SELECT count(*) FROM user_metadata.user_metadata ${2:-}"; }
@@ -114,8 +114,8 @@ check "every function of the store has a proxy twin with the same signature and 
 
 # The attacks of issue 11: a role that owns a database, not a superuser,
 # prepares schemas before a superuser installs the proxy there.  Its
-# functions say who runs them in a WARNING, which no rollback takes back;
-# every statement's messages in database DB go to $work/DB.log.
+# functions say who runs them in a WARNING, which no rollback takes back
+# (state_of keeps it in the database's log).
 sql "$A_PORT" postgres -c 'CREATE ROLE um_squatter LOGIN'
 cluster_functions="
 CREATE FUNCTION plproxy.get_cluster_version(cluster_name text) RETURNS integer LANGUAGE plpgsql AS
@@ -124,14 +124,11 @@ CREATE FUNCTION plproxy.get_cluster_partitions(cluster_name text) RETURNS SETOF 
 	\$\$ BEGIN RAISE WARNING 'squatter ran as %', current_user; RETURN NEXT 'dbname=um_p0'; END \$\$;
 CREATE FUNCTION plproxy.get_cluster_config(cluster_name text, OUT key text, OUT val text) RETURNS SETOF record
 	LANGUAGE plpgsql AS \$\$ BEGIN RAISE WARNING 'squatter ran as %', current_user; END \$\$;"
-in_db() {				# in_db DATABASE STATEMENT: its SQLSTATE, messages to $work/DATABASE.log
-	psql -X -q -At -p "$A_PORT" -d "$1" -c "$2" -c '\echo :LAST_ERROR_SQLSTATE' 2>>"$work/$1.log" | tail -1
-}
 install_proxy() {		# install_proxy DATABASE [VERSION]: SQLSTATE of CREATE EXTENSION
-	in_db "$1" "SET client_min_messages = warning; CREATE EXTENSION user_metadata_proxy ${2:+VERSION '$2'} CASCADE"
+	state_of "$A_PORT" "$1" "SET client_min_messages = warning; CREATE EXTENSION user_metadata_proxy ${2:+VERSION '$2'} CASCADE"
 }
 call_unconfigured() {	# the call that makes PL/Proxy look for cluster user_metadata
-	in_db "$1" "SELECT user_metadata.get_user_metadata('alice')"
+	state_of "$A_PORT" "$1" "SELECT user_metadata.get_user_metadata('alice')"
 }
 ran() {					# who the squatter's functions ran as in DATABASE, or nobody
 	grep -ho 'squatter ran as [a-z_]*' "$work/$1.log" 2>/dev/null | sort -u | sed 's/^squatter ran as //' |
@@ -148,7 +145,7 @@ check "1.1 refuses a schema plproxy of a non-superuser (42501); the squatter's f
 check "as 1.0 did not: there, a call before server user_metadata exists runs the squatter's functions as the superuser" \
 	"00000 postgres" "$(install_proxy um_sq_plproxy 1.0)$(call_unconfigured um_sq_plproxy >/dev/null) $(ran um_sq_plproxy)"
 check "and updating that 1.0 to 1.1 refuses the squatted schema plproxy (42501), leaving 1.0" "42501 1.0" \
-	"$(in_db um_sq_plproxy 'ALTER EXTENSION user_metadata_proxy UPDATE') $(sql "$A_PORT" um_sq_plproxy \
+	"$(state_of "$A_PORT" um_sq_plproxy 'ALTER EXTENSION user_metadata_proxy UPDATE') $(sql "$A_PORT" um_sq_plproxy \
 		-c "SELECT extversion FROM pg_extension WHERE extname = 'user_metadata_proxy'")"
 sql "$A_PORT" postgres -c 'CREATE DATABASE um_sq_writable OWNER um_squatter' \
 	-c 'CREATE DATABASE um_sq_function OWNER um_squatter' -c 'CREATE DATABASE um_sq_kept OWNER um_squatter'
@@ -174,7 +171,7 @@ check "1.1 holds schema plproxy itself: created empty, closed, part of the exten
 		|| ' ' || has_schema_privilege('um_squatter', 'plproxy', 'CREATE')")"
 check "so a squatter who comes later cannot take it (CREATE SCHEMA 42P06, a function in it 42501), and a call finds no cluster (XX000) without running theirs" \
 	"42P06 42501 XX000 nobody" \
-	"$(in_db um_sq_late 'SET ROLE um_squatter; CREATE SCHEMA plproxy') $(in_db um_sq_late \
+	"$(state_of "$A_PORT" um_sq_late 'SET ROLE um_squatter; CREATE SCHEMA plproxy') $(state_of "$A_PORT" um_sq_late \
 		"SET ROLE um_squatter; $cluster_functions") $(call_unconfigured um_sq_late) $(ran um_sq_late)"
 
 squatted um_sq_schema "CREATE SCHEMA user_metadata;
