@@ -97,6 +97,10 @@ sql "$A_PORT" um_proxy -c "SELECT user_metadata.update_user_metadata('client', '
 check "a client role granted custom_user_data reads its document, with no right on the server" '{"mine": true}' \
 	"$(sql "$A_PORT" um_proxy -c "SET ROLE um_client" -c "SET user_metadata.user_id = 'client'" \
 		-c 'SELECT user_metadata.custom_user_data()')"
+sql "$A_PORT" um_proxy -c 'GRANT EXECUTE ON PROCEDURE user_metadata.write_custom_user_data(jsonb, jsonb) TO um_client'
+check "and writes it with write_custom_user_data, granted that alone" '{"mine": true, "wrote": true}' \
+	"$(sql "$A_PORT" um_proxy -c "SET ROLE um_client" -c "SET user_metadata.user_id = 'client'" \
+		-c 'CALL user_metadata.write_custom_user_data($${"wrote": true}$$)')"
 sql "$A_PORT" um_proxy -c "SELECT user_metadata.clear_user_metadata('client')" >/dev/null
 
 # functions DB: every function of schema user_metadata but the triggers',
