@@ -116,6 +116,24 @@ diff "$work/functions.store" "$work/functions.proxy" >&2 && rc=0 || rc=$?
 check "every function of the store has a proxy twin with the same signature and defaults, and no other" \
 	"0 $(wc -l <"$work/functions.store")" "$rc $(wc -l <"$work/functions.proxy")"
 
+# scopes_table DB: user_metadata.admin_scopes as the catalogs define it
+scopes_table() {
+	sql "$A_PORT" "$1" -c "SELECT string_agg(d, E'\n' ORDER BY d) FROM (
+		SELECT 'column ' || attname || ' ' || format_type(atttypid, atttypmod) || ' ' || attnotnull
+		FROM pg_attribute WHERE attrelid = 'user_metadata.admin_scopes'::regclass AND attnum > 0
+		UNION ALL SELECT 'constraint ' || pg_get_constraintdef(oid) FROM pg_constraint
+		WHERE conrelid = 'user_metadata.admin_scopes'::regclass
+		UNION ALL SELECT 'trigger ' || pg_get_triggerdef(oid) FROM pg_trigger
+		WHERE tgrelid = 'user_metadata.admin_scopes'::regclass AND NOT tgisinternal
+		UNION ALL SELECT 'comment ' || obj_description('user_metadata.admin_scopes'::regclass, 'pg_class')
+		UNION ALL SELECT 'acl ' || coalesce(relacl::text, '') FROM pg_class WHERE oid = 'user_metadata.admin_scopes'::regclass
+		UNION ALL SELECT 'dumped where ' || extcondition[array_position(extconfig, 'user_metadata.admin_scopes'::regclass)]
+		FROM pg_extension
+		WHERE 'user_metadata.admin_scopes'::regclass = ANY (extconfig)) AS definition (d)"
+}
+check "the proxy's table of admin scopes is the store's: columns, key, trigger, comment, rights, dumped rows" \
+	"$(scopes_table um_direct)" "$(scopes_table um_proxy)"
+
 # The attacks of issue 11: a role that owns a database, not a superuser,
 # prepares schemas before a superuser installs the proxy there.  Its
 # functions say who runs them in a WARNING, which no rollback takes back
