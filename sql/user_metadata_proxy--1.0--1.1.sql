@@ -43,8 +43,9 @@ END
 $$;
 
 -- Per-app admin scopes of the proxy's callers, as on a store (the same
--- table, read by the same C check): a role that has the privileges of a
--- role listed here may use the admin API only for the apps listed for it.
+-- table, read by the same C check; test/suites/proxy.sh compares the two):
+-- a role that has the privileges of a role listed here may use the admin
+-- API only for the apps listed for it.
 CREATE TABLE user_metadata.admin_scopes (
 	role		pg_catalog.regrole NOT NULL,
 	app_id		text NOT NULL,

@@ -122,8 +122,9 @@ COMMENT ON FUNCTION user_metadata.current_app_id() IS
 'the calling app: setting user_metadata.app_id (default public)';
 
 -- Per-app admin scopes of the proxy's callers, as on a store (the same
--- table, read by the same C check): a role that has the privileges of a
--- role listed here may use the admin API only for the apps listed for it.
+-- table, read by the same C check; test/suites/proxy.sh compares the two):
+-- a role that has the privileges of a role listed here may use the admin
+-- API only for the apps listed for it.
 CREATE TABLE user_metadata.admin_scopes (
 	role		pg_catalog.regrole NOT NULL,
 	app_id		text NOT NULL,

@@ -387,10 +387,9 @@ sql "${port[um_p4]}" um_p4 -c 'TRUNCATE user_metadata.user_metadata'
 
 # As in the README: the proxy may connect as a role that is no superuser,
 # granted the admin API on each partition; reshard.sh must grant it on the new ones
-api="user_metadata.get_user_metadata(text, text), user_metadata.get_user_metadata(text[], text),
-	user_metadata.get_user_metadata_bulk(text[], text),
-	user_metadata.update_user_metadata(text, jsonb, text), user_metadata.set_user_metadata(text, jsonb, text),
-	user_metadata.clear_user_metadata(text, text), user_metadata.find_users(jsonb, text)"
+# (the admin API: the functions with an app_id argument)
+api=$(sql "${port[um_p0]}" um_p0 -c "SELECT string_agg(oid::regprocedure::text, ', ') FROM pg_proc
+	WHERE pronamespace = 'user_metadata'::regnamespace AND 'app_id' = ANY (proargnames)")
 for p in "$A_PORT" "$B_PORT"; do sql "$p" postgres -c 'CREATE ROLE um_partition LOGIN'; done
 for db in "${old[@]}"; do sql "${port[$db]}" "$db" -c "GRANT EXECUTE ON FUNCTION $api TO um_partition"; done
 
