@@ -18,7 +18,9 @@ BEGIN
 	IF EXISTS (SELECT FROM pg_catalog.pg_depend
 			   WHERE refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_namespace'::pg_catalog.regclass
 				 AND refobjid OPERATOR(pg_catalog.=) nsp
-				 AND classid OPERATOR(pg_catalog.<>) 'pg_catalog.pg_extension'::pg_catalog.regclass)
+				 AND NOT (classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_extension'::pg_catalog.regclass
+						  AND objid OPERATOR(pg_catalog.=) (SELECT oid FROM pg_catalog.pg_extension
+														  WHERE extname OPERATOR(pg_catalog.=) 'user_metadata'::pg_catalog.name)))
 	   OR NOT (SELECT r.rolsuper FROM pg_catalog.pg_namespace n
 			   JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) n.nspowner
 			   WHERE n.oid OPERATOR(pg_catalog.=) nsp)
