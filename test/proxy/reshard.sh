@@ -15,7 +15,7 @@
 # = i and sends those with N+i to the new partition N+i.  In this order:
 #   1. check the old partitions hold only their rows and the new ones nothing
 #   2. give each new partition the privileges its old one has on schema
-#      user_metadata, its table and its functions (GRANT what the old one
+#      user_metadata, its tables and its functions (GRANT what the old one
 #      grants, REVOKE what it does not), so that the role the proxy connects
 #      as may call there what it may call on the old one; the grantee roles
 #      must exist on the new partition's server
@@ -70,7 +70,7 @@ misplaced() {			# misplaced CONNINFO MASK PARTITION: rows that live elsewhere
 }
 
 # privileges CONNINFO: one line per privilege on schema user_metadata, its
-# table and its routines, the owner's own left out: KIND OBJECT PRIVILEGE
+# tables and its routines, the owner's own left out: KIND OBJECT PRIVILEGE
 # GRANTEE [WITH GRANT OPTION], sorted; a NULL ACL is its default
 privileges() {
 	q "$1" "SELECT format(E'%s\\t%s\\t%s\\t%s\\t%s', kind, object, a.privilege_type,
@@ -80,7 +80,8 @@ privileges() {
 			  FROM pg_catalog.pg_namespace n WHERE n.nspname = 'user_metadata'
 			  UNION ALL
 			  SELECT 'TABLE', c.oid::regclass::text, c.relowner, coalesce(c.relacl, acldefault('r', c.relowner))
-			  FROM pg_catalog.pg_class c WHERE c.oid = 'user_metadata.user_metadata'::regclass
+			  FROM pg_catalog.pg_class c
+			  WHERE c.relnamespace = 'user_metadata'::regnamespace AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
 			  UNION ALL
 			  SELECT 'ROUTINE', p.oid::regprocedure::text, p.proowner, coalesce(p.proacl, acldefault('f', p.proowner))
 			  FROM pg_catalog.pg_proc p WHERE p.pronamespace = 'user_metadata'::regnamespace)
