@@ -1,5 +1,7 @@
 # user_metadata: per-user JSON documents merged inside PostgreSQL.
-# Build with PGXS: make && sudo make install && make installcheck
+# Build with PGXS: make && make install (as root) && make installcheck
+# (installcheck: a running server reachable via PGHOST/PGPORT/PGUSER as a
+# superuser, the extension installed; README, Development)
 
 EXTENSION = user_metadata user_metadata_proxy
 MODULE_big = user_metadata
@@ -31,7 +33,8 @@ REGRESS_OPTS = --inputdir=. --outputdir=test/regress
 # Server headers count as system headers: -Wextra judges our code, not theirs.
 # fmgr's calling convention passes fcinfo to functions that take no arguments.
 PG_CPPFLAGS = -Wall -Wextra -Wno-unused-parameter -Werror -isystem $(includedir_server)
-EXTRA_CLEAN = test/regress	# pg_regress (REGRESS_OPTS) and test/run write here
+# pg_regress (REGRESS_OPTS) and test/run write their outputs here
+EXTRA_CLEAN = test/regress
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)

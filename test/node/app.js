@@ -5,7 +5,15 @@
 //
 // Connection settings come from the libpq environment (PGHOST, which may be a
 // unix socket directory, PGPORT, PGUSER, PGDATABASE); node-postgres reads it.
+//
+// Run directly (`node app.js`, or test/node/run-example, which sets up a
+// throwaway cluster first), it walks through the three flows and prints what
+// happens: it needs the extension in PGDATABASE, PGUSER allowed to call
+// update_user_metadata, user_metadata.notify = on for the database, and the
+// client role UM_CLIENT_ROLE (default um_node_client) with the client grants
+// of the README (test/node/setup.sql does all of it).
 import http from 'node:http';
+import { pathToFileURL } from 'node:url';
 import pg from 'pg';
 
 // Class 22 (data exception: a patch that is not an object, an empty user id)
@@ -108,4 +116,43 @@ export async function listenForChanges(onChange, config) {
   });
   await client.query('LISTEN user_metadata');
   return client;
+}
+
+// The walk-through of `node app.js`.
+async function main() {
+  const admin = new pg.Pool();
+  const client = new pg.Pool({ user: process.env.UM_CLIENT_ROLE ?? 'um_node_client' });
+  const changes = [];
+  const listener = await listenForChanges((change) => changes.push(change));
+  const server = createServer(admin);
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    const url = `http://127.0.0.1:${server.address().port}/updateinfo`;
+    const post = async (body) => {
+      const res = await fetch(url, { method: 'POST', headers: { 'x-user-id': 'example-user' }, body });
+      console.log(`POST /updateinfo ${body} -> ${res.status} ${await res.text()}`);
+    };
+    await post('{"preferences": {"theme": "dark"}, "notifications": {"email": true}, "todos": ["use-text-notifs"]}');
+    await post('{"notifications": {"sms": true}, "todos": null}');
+    await post('["not", "an", "object"]');
+
+    const { written, refreshed } = await writeCustomUserData(client, 'example-user', { favoriteFood: 'pizza' });
+    console.log('writeCustomUserData as the client role:', JSON.stringify(written));
+    console.log('refreshCustomData:', JSON.stringify(refreshed));
+
+    // Notifications arrive after each commit; give them a moment
+    for (let i = 0; i < 50 && changes.length < 3; i++) await new Promise((r) => setTimeout(r, 100));
+    console.log(`change notifications received: ${changes.map((c) => JSON.stringify(c)).join(' ')}`);
+  } finally {
+    server.close();
+    await listener.end();
+    await Promise.all([admin.end(), client.end()]);
+  }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().catch((err) => {
+    console.error(err);
+    process.exitCode = 1;
+  });
 }

@@ -15,10 +15,11 @@
 # = i and sends those with N+i to the new partition N+i.  In this order:
 #   1. check the old partitions hold only their rows and the new ones nothing
 #   2. give each new partition the privileges its old one has on schema
-#      user_metadata, its table and its functions (GRANT what the old one
-#      grants, REVOKE what it does not), so that the role the proxy connects
-#      as may call there what it may call on the old one; the grantee roles
-#      must exist on the new partition's server
+#      user_metadata, its tables and its functions (GRANT what the old one
+#      grants, REVOKE what it does not) and its per-app admin scopes (rows of
+#      user_metadata.admin_scopes), so that the role the proxy connects as
+#      may do there what it may do on the old one; the roles they name must
+#      exist on the new partition's server
 #   3. copy each partition's leaving rows to its new partition (COPY, binary)
 #   4. compare count and checksum of every copied set on both sides
 #   5. switch: add p<N>..p<2N-1> to server user_metadata in one ALTER SERVER;
@@ -70,7 +71,7 @@ misplaced() {			# misplaced CONNINFO MASK PARTITION: rows that live elsewhere
 }
 
 # privileges CONNINFO: one line per privilege on schema user_metadata, its
-# table and its routines, the owner's own left out: KIND OBJECT PRIVILEGE
+# tables and its routines, the owner's own left out: KIND OBJECT PRIVILEGE
 # GRANTEE [WITH GRANT OPTION], sorted; a NULL ACL is its default
 privileges() {
 	q "$1" "SELECT format(E'%s\\t%s\\t%s\\t%s\\t%s', kind, object, a.privilege_type,
@@ -80,7 +81,8 @@ privileges() {
 			  FROM pg_catalog.pg_namespace n WHERE n.nspname = 'user_metadata'
 			  UNION ALL
 			  SELECT 'TABLE', c.oid::regclass::text, c.relowner, coalesce(c.relacl, acldefault('r', c.relowner))
-			  FROM pg_catalog.pg_class c WHERE c.oid = 'user_metadata.user_metadata'::regclass
+			  FROM pg_catalog.pg_class c
+			  WHERE c.relnamespace = 'user_metadata'::regnamespace AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
 			  UNION ALL
 			  SELECT 'ROUTINE', p.oid::regprocedure::text, p.proowner, coalesce(p.proacl, acldefault('f', p.proowner))
 			  FROM pg_catalog.pg_proc p WHERE p.pronamespace = 'user_metadata'::regnamespace)
@@ -88,24 +90,32 @@ privileges() {
 			 pg_catalog.aclexplode(o.acl) a LEFT JOIN pg_catalog.pg_roles r ON r.oid = a.grantee
 		WHERE a.grantee <> o.owner ORDER BY 1" | LC_ALL=C sort
 }
-# copy_privileges FROM TO: make TO's privileges (above) those of FROM
-copy_privileges() {
-	local from to
-	from=$(privileges "$1") && to=$(privileges "$2") || return 1
+# copy_access FROM TO: make TO's privileges (above) and per-app admin scopes
+# (table user_metadata.admin_scopes, from 1.2 on) those of FROM, in one transaction
+copy_access() {
+	local from to scopes
+	from=$(privileges "$1") && to=$(privileges "$2") &&
+		scopes=$(q "$1" "SELECT pg_catalog.to_regclass('user_metadata.admin_scopes') IS NOT NULL") || return 1
 	{
 		LC_ALL=C comm -13 <(echo "$from") <(echo "$to") |
 			awk -F'\t' 'NF { printf "REVOKE %s ON %s %s FROM %s;\n", $3, $1, $2, $4 }'
 		LC_ALL=C comm -23 <(echo "$from") <(echo "$to") |
 			awk -F'\t' 'NF { printf "GRANT %s ON %s %s TO %s %s;\n", $3, $1, $2, $4, $5 }'
+		if [ "$scopes" = t ]; then
+			echo 'DELETE FROM user_metadata.admin_scopes;'
+			echo 'COPY user_metadata.admin_scopes (role, app_id) FROM STDIN;'
+			psql -X -q -v ON_ERROR_STOP=1 -d "$1" -c 'COPY user_metadata.admin_scopes (role, app_id) TO STDOUT'
+			echo '\.'
+		fi
 	} | psql -X -q -v ON_ERROR_STOP=1 -1 -d "$2"
 }
 
 # grant_new: step 2, also when finishing an earlier run
 grant_new() {
-	log "2. granting on partitions $n..$mask what partitions 0..$((n - 1)) grant"
+	log "2. granting on partitions $n..$mask what partitions 0..$((n - 1)) grant, with their admin scopes"
 	for ((i = 0; i < n; i++)); do
-		copy_privileges "${old[i]}" "${new[i]}" ||
-			die "could not give partition $((n + i)) the privileges of partition $i (does every grantee role exist on its server?)"
+		copy_access "${old[i]}" "${new[i]}" ||
+			die "could not give partition $((n + i)) the privileges and admin scopes of partition $i (does every role they name exist on its server?)"
 	done
 }
 

@@ -63,4 +63,18 @@ else
 	check_ok "upsert CPU per transaction has rows of numbers" numeric_table "CPU per transaction"
 	check_ok "pgbench logs show no failed transaction" no_failures "$work"/out/raw/pgbench_*.log
 fi
+
+# The charts draw whatever numbers a run produced, here every odd kind at
+# once: series all NaN, negative or zero values, no row at all
+odd=$work/odd
+mkdir -p "$odd"
+printf 'source\t"a"\t"b"\n"100 B"\tNaN\t-1\n"2 KB"\tNaN\t0\n' >"$odd/merge_mem.dat"
+printf 'source\t"a"\t"b"\n' >"$odd/merge_table.dat"
+printf 'clients\t"a"\t"b"\n2\tNaN\t-5\n' >"$odd/upsert_uniform.dat"
+printf 'clients\t"a"\t"b"\n' >"$odd/upsert_hot.dat"
+draws() {				# draws CHART: gnuplot succeeds and writes a PNG
+	gnuplot -e "datdir='$odd'; outdir='$odd'; users='100'" "$root/test/bench/plot_$1.gp" && is_png "$odd/$1.png"
+}
+check_ok "plot_merge.gp draws series that are all NaN, negative or empty" draws merge
+check_ok "plot_upsert.gp draws series that are all NaN, negative or empty" draws upsert
 checks_done

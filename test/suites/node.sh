@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # test/suites/node.sh: a real Node.js client.  Sets up a database with the
 # extension, change notifications on and a restricted client role, then runs
-# test/node's tests (node-postgres, node --test) and prints their TAP lines.
+# test/node's tests (node-postgres, node --test) and prints their TAP lines,
+# then runs the example itself (node app.js).
 set -euo pipefail
+source "$(dirname "$0")/../lib/tap.sh"
 db=um_node
 role=um_node_client
 node_dir=$(cd "$(dirname "$0")/../node" && pwd)
@@ -14,17 +16,7 @@ cleanup() {
 cleanup
 trap cleanup EXIT
 
-psql -X -q -v ON_ERROR_STOP=1 -d postgres >&2 <<SQL
-CREATE DATABASE $db;
-CREATE ROLE $role LOGIN;
-ALTER DATABASE $db SET user_metadata.notify = on;
-SQL
-psql -X -q -v ON_ERROR_STOP=1 -d "$db" >&2 <<SQL
-CREATE EXTENSION user_metadata;
-GRANT SELECT, INSERT, UPDATE, DELETE ON user_metadata.user_metadata TO $role;
-GRANT EXECUTE ON FUNCTION user_metadata.custom_user_data() TO $role;
-GRANT EXECUTE ON PROCEDURE user_metadata.write_custom_user_data(jsonb, jsonb) TO $role;
-SQL
+psql -X -q -v ON_ERROR_STOP=1 -v db=$db -v role=$role -d postgres -f "$node_dir/setup.sql" >&2
 
 cd "$node_dir"
 if [ ! -d node_modules ]; then
@@ -39,4 +31,14 @@ PGDATABASE=$db UM_CLIENT_ROLE=$role node --test --test-reporter=tap app.test.js 
 cat "$report" >&2
 grep -E '^(ok|not ok) ' "$report" || true
 rm -f "$report"
-exit $rc
+check_status $rc "node --test app.test.js passes"
+
+# The example run on its own, as test/node/run-example runs it
+rc=0
+PGDATABASE=$db UM_CLIENT_ROLE=$role node app.js >"$node_dir/example.log" 2>&1 || rc=$?
+cat "$node_dir/example.log" >&2
+refreshed=$(sed -n 's/^refreshCustomData: //p' "$node_dir/example.log")
+check_status "$([ $rc -eq 0 ] && [[ $refreshed == *'"favoriteFood":"pizza"'* && $refreshed == *'"sms":true'* &&
+	$refreshed != *todos* ]]; echo $?)" "node app.js, the example, runs: merges through HTTP, writes as the client role"
+rm -f "$node_dir/example.log"
+checks_done

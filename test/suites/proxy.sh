@@ -390,8 +390,11 @@ sql "${port[um_p4]}" um_p4 -c 'TRUNCATE user_metadata.user_metadata'
 # (the admin API: the functions with an app_id argument)
 api=$(sql "${port[um_p0]}" um_p0 -c "SELECT string_agg(oid::regprocedure::text, ', ') FROM pg_proc
 	WHERE pronamespace = 'user_metadata'::regnamespace AND 'app_id' = ANY (proargnames)")
-for p in "$A_PORT" "$B_PORT"; do sql "$p" postgres -c 'CREATE ROLE um_partition LOGIN'; done
-for db in "${old[@]}"; do sql "${port[$db]}" "$db" -c "GRANT EXECUTE ON FUNCTION $api TO um_partition"; done
+for p in "$A_PORT" "$B_PORT"; do sql "$p" postgres -c 'CREATE ROLE um_partition LOGIN' -c 'CREATE ROLE um_scoped'; done
+for db in "${old[@]}"; do
+	sql "${port[$db]}" "$db" -c "GRANT EXECUTE ON FUNCTION $api TO um_partition" \
+		-c "INSERT INTO user_metadata.admin_scopes VALUES ('um_scoped', 'app_a'), ('um_scoped', '$db')"
+done
 
 um_log "resharding to 8 partitions"
 started=$SECONDS
@@ -414,6 +417,9 @@ check "every user reads the same document through the proxy before and after" "$
 check "reshard.sh gives each new partition the privileges of its old one" \
 	"$(for db in "${old[@]}"; do sql "${port[$db]}" "$db" -c "SELECT string_agg(oid::regprocedure || ' ' || proacl::text, ',' ORDER BY oid::regprocedure::text) FROM pg_proc WHERE pronamespace = 'user_metadata'::regnamespace"; done)" \
 	"$(for db in "${new[@]}"; do sql "${port[$db]}" "$db" -c "SELECT string_agg(oid::regprocedure || ' ' || proacl::text, ',' ORDER BY oid::regprocedure::text) FROM pg_proc WHERE pronamespace = 'user_metadata'::regnamespace"; done)"
+check "reshard.sh gives each new partition the admin scopes of its old one" \
+	"$(for db in "${old[@]}"; do sql "${port[$db]}" "$db" -c "SELECT string_agg(role || ' ' || app_id, ',' ORDER BY app_id) FROM user_metadata.admin_scopes"; done)" \
+	"$(for db in "${new[@]}"; do sql "${port[$db]}" "$db" -c "SELECT string_agg(role || ' ' || app_id, ',' ORDER BY app_id) FROM user_metadata.admin_scopes"; done)"
 moved=$(sql "$A_PORT" um_proxy -c "SELECT 'user' || i FROM generate_series(1, $users) i WHERE hashtext('user' || i) & 7 >= 4 LIMIT 1")
 sql "$A_PORT" um_proxy -c "ALTER USER MAPPING FOR PUBLIC SERVER user_metadata OPTIONS (SET user 'um_partition')" \
 	-c "GRANT EXECUTE ON FUNCTION user_metadata.update_user_metadata(text, jsonb, text) TO um_client"

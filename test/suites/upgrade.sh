@@ -2,35 +2,47 @@
 # test/suites/upgrade.sh: extension updates and dump/restore, in databases of
 # the main cluster (PGHOST, PGPORT).
 #
-# (a) A database created at version 1.0 and written through the 1.0
-#     functions is updated to the default version: its rows stay
-#     byte-identical, its schema equals a fresh install's, the functions work
-#     on the old rows, and the whole pg_regress suite and the pgTAP files pass
-#     on copies of it.
+# For every version FROM that the scripts in sql/ can install
+# (user_metadata--V.sql, or an older one plus user_metadata--A--V.sql: the
+# list comes from the file names) other than the default version TO:
+# (a) a database created at FROM and written through FROM's functions is
+#     updated to TO: its rows stay byte-identical, its schema equals a fresh
+#     install's, the functions work on the old rows, and the whole pg_regress
+#     suite and the pgTAP files pass on copies of it;
 # (b) pg_dump -Fc of that database, pg_restore into a new one: same version,
 #     same schema, every row identical, the functions work.
 set -euo pipefail
 source "$(dirname "$0")/../reliability/lib.sh"
 export PGUSER=${PGUSER:-postgres}
 
-FROM=1.0
 TO=$(rel_sql -d postgres -c "SELECT default_version FROM pg_available_extensions WHERE name = 'user_metadata'")
+# every version a script name mentions, oldest first, but TO
+mapfile -t FROMS < <(for f in "$UM_ROOT"/sql/user_metadata--*.sql; do
+	basename "$f" .sql | sed -e 's/^user_metadata--//' -e 's/--/\n/'
+done | sort -uV | grep -vxF "$TO")
 work=$UM_TMP/upgrade
 mkdir -p "$work"
-old=um_up_old			# created at $FROM, then updated to $TO
 fresh=um_up_fresh		# created at $TO
-restored=um_up_restored	# pg_restore of $old
-regress=um_up_regress	# copies of $old for pg_regress and pgTAP
-pgtap=um_up_pgtap
-
+# per path, with the version in the name: um_up_old_1_0 created at 1.0 and
+# updated to $TO, um_up_restored_1_0 its pg_restore, um_up_regress_1_0 and
+# um_up_pgtap_1_0 copies of it for pg_regress and pgTAP
+databases() {
+	local from
+	echo $fresh
+	for from in "${FROMS[@]}"; do
+		echo um_up_{old,restored,regress,pgtap}_"${from//[^0-9a-z]/_}"
+	done
+}
 drop_databases() {
 	local db
-	for db in $old $fresh $restored $regress $pgtap; do
+	for db in $(databases); do
 		PGOPTIONS="-c client_min_messages=warning" psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $db"
 	done
 }
 trap 'drop_databases; um_stop_clusters' EXIT
 drop_databases
+check "upgrade: sql/ has versions to update from to the default version $TO (${FROMS[*]})" yes \
+	"$([ ${#FROMS[@]} -gt 0 ] && echo yes || echo no)"
 
 # rows DB: every row with the exact bytes of its document (md5 through a
 # binary-coercible cast that is rolled back), in key order
@@ -77,14 +89,27 @@ SQL
 }
 works_ok=$'t\nt\nt\nt\nt'
 
-# (a) update
-rel_sql -d postgres -c "CREATE DATABASE $old" -c "CREATE DATABASE $fresh"
-rel_sql -d $old -c "CREATE EXTENSION user_metadata VERSION '$FROM'"
-check "upgrade: CREATE EXTENSION user_metadata VERSION '$FROM'" "$FROM" \
-	"$(version $old)"
-# Rows in several apps through the $FROM functions: merges, a replace, a
-# clear, a TOASTed document, non-ASCII and quoted ids, the longest ids
-rel_sql -d $old >/dev/null <<'SQL'
+rel_sql -d postgres -c "CREATE DATABASE $fresh"
+rel_sql -d $fresh -c 'CREATE EXTENSION user_metadata'
+schema $fresh >"$work/schema.fresh"
+tests=$(make -s --no-print-directory -C "$UM_ROOT" -f Makefile -f - print-regress <<<'print-regress: ; @echo $(REGRESS)')
+
+# upgrade_path FROM: (a) and (b) for one version
+upgrade_path() {
+	local FROM=$1 rc db setting test file
+	local v=${1//[^0-9a-z]/_}
+	local old=um_up_old_$v restored=um_up_restored_$v regress=um_up_regress_$v pgtap=um_up_pgtap_$v
+	local work=$work/$v
+	mkdir -p "$work"
+
+	# (a) update
+	rel_sql -d postgres -c "CREATE DATABASE $old"
+	rel_sql -d $old -c "CREATE EXTENSION user_metadata VERSION '$FROM'"
+	check "upgrade $FROM -> $TO: CREATE EXTENSION user_metadata VERSION '$FROM'" "$FROM" \
+		"$(version $old)"
+	# Rows in several apps through the $FROM functions: merges, a replace, a
+	# clear, a TOASTed document, non-ASCII and quoted ids, the longest ids
+	rel_sql -d $old >/dev/null <<'SQL'
 SELECT user_metadata.update_user_metadata('alice', '{"theme":"dark","n":1,"todo":["a"]}');
 SELECT user_metadata.update_user_metadata('alice', '{"n":2,"todo":null}');
 SELECT user_metadata.set_user_metadata('bob', '{"plan":"pro","x":null}', 'billing');
@@ -97,70 +122,72 @@ SELECT count(user_metadata.update_user_metadata('user' || i,
 	jsonb_build_object('i', i, 'plan', CASE WHEN i % 7 = 0 THEN 'pro' END), 'app' || i % 3))
 FROM generate_series(1, 300) i;
 SQL
-rows $old >"$work/before"
+	rows $old >"$work/before"
 
-rc=0
-rel_sql -d $old -c "ALTER EXTENSION user_metadata UPDATE TO '$TO'" || rc=$?
-check_status "$([ $rc -eq 0 ] && [ "$(version $old)" = "$TO" ]; echo $?)" \
-	"upgrade: ALTER EXTENSION user_metadata UPDATE TO '$TO' from '$FROM'"
-rows $old >"$work/after"
-check_status "$(cmp -s "$work/before" "$work/after"; echo $?)" \
-	"upgrade: all $(wc -l <"$work/before") rows in $(cut -f1 "$work/before" | sort -u | wc -l) apps byte-identical after the update (documents, created_at, updated_at)"
+	rc=0
+	rel_sql -d $old -c "ALTER EXTENSION user_metadata UPDATE TO '$TO'" || rc=$?
+	check_status "$([ $rc -eq 0 ] && [ "$(version $old)" = "$TO" ]; echo $?)" \
+		"upgrade $FROM -> $TO: ALTER EXTENSION user_metadata UPDATE TO '$TO' from '$FROM'"
+	rows $old >"$work/after"
+	check_status "$(cmp -s "$work/before" "$work/after"; echo $?)" \
+		"upgrade $FROM -> $TO: all $(wc -l <"$work/before") rows in $(cut -f1 "$work/before" | sort -u | wc -l) apps byte-identical after the update (documents, created_at, updated_at)"
 
-rel_sql -d $fresh -c 'CREATE EXTENSION user_metadata'
-schema $old >"$work/schema.updated"
-schema $fresh >"$work/schema.fresh"
-diff "$work/schema.fresh" "$work/schema.updated" >&2 && rc=0 || rc=$?
-check_status $rc "upgrade: the schema updated from '$FROM' equals a fresh install of '$TO' (pg_dump --binary-upgrade of every object)"
-check "upgrade: the functions work on the rows written by '$FROM' (merge, reads, GIN search, custom_user_data)" "$works_ok" \
-	"$(works $old)"
+	schema $old >"$work/schema.updated"
+	diff "$work/../schema.fresh" "$work/schema.updated" >&2 && rc=0 || rc=$?
+	check_status $rc "upgrade $FROM -> $TO: the schema updated from '$FROM' equals a fresh install of '$TO' (pg_dump --binary-upgrade of every object)"
+	check "upgrade $FROM -> $TO: the functions work on the rows written by '$FROM' (merge, reads, GIN search, custom_user_data)" "$works_ok" \
+		"$(works $old)"
 
-# (b) dump and restore, after the writes above
-rows $old >"$work/dumped"
-rc=0
-"$PGBIN/pg_dump" -Fc -d $old -f "$work/dump" &&
-	rel_sql -d postgres -c "CREATE DATABASE $restored TEMPLATE template0" &&
-	"$PGBIN/pg_restore" --exit-on-error -d $restored "$work/dump" || rc=$?
-check_status $rc "dump: pg_dump -Fc and pg_restore into a new database"
-check "dump: the restored extension is at version '$TO'" "$TO" \
-	"$(version $restored)"
-schema $restored >"$work/schema.restored"
-diff "$work/schema.updated" "$work/schema.restored" >&2 && rc=0 || rc=$?
-check_status $rc "dump: the restored schema equals the dumped one"
-rows $restored >"$work/restored"
-check_status "$(cmp -s "$work/dumped" "$work/restored"; echo $?)" \
-	"dump: all $(wc -l <"$work/dumped") rows restored identical (app_id, user_id, document bytes, created_at, updated_at)"
-check "dump: the functions work on the restored database" "$works_ok" \
-	"$(works $restored)"
+	# (b) dump and restore, after the writes above
+	rows $old >"$work/dumped"
+	rc=0
+	"$PGBIN/pg_dump" -Fc -d $old -f "$work/dump" &&
+		rel_sql -d postgres -c "CREATE DATABASE $restored TEMPLATE template0" &&
+		"$PGBIN/pg_restore" --exit-on-error -d $restored "$work/dump" || rc=$?
+	check_status $rc "dump after $FROM -> $TO: pg_dump -Fc and pg_restore into a new database"
+	check "dump after $FROM -> $TO: the restored extension is at version '$TO'" "$TO" \
+		"$(version $restored)"
+	schema $restored >"$work/schema.restored"
+	diff "$work/schema.updated" "$work/schema.restored" >&2 && rc=0 || rc=$?
+	check_status $rc "dump after $FROM -> $TO: the restored schema equals the dumped one"
+	rows $restored >"$work/restored"
+	check_status "$(cmp -s "$work/dumped" "$work/restored"; echo $?)" \
+		"dump after $FROM -> $TO: all $(wc -l <"$work/dumped") rows restored identical (app_id, user_id, document bytes, created_at, updated_at)"
+	check "dump after $FROM -> $TO: the functions work on the restored database" "$works_ok" \
+		"$(works $restored)"
 
-# The regression files and pgTAP plans expect an empty store: copies of the
-# updated database, its rows deleted, the way pg_regress would set one up
-for db in $regress $pgtap; do
-	rel_sql -d postgres -c "CREATE DATABASE $db TEMPLATE $old"
-	rel_sql -d $db -c 'DELETE FROM user_metadata.user_metadata'
+	# The regression files and pgTAP plans expect an empty store: copies of the
+	# updated database, its rows deleted, the way pg_regress would set one up
+	for db in $regress $pgtap; do
+		rel_sql -d postgres -c "CREATE DATABASE $db TEMPLATE $old"
+		rel_sql -d $db -c 'DELETE FROM user_metadata.user_metadata'
+	done
+	for setting in "lc_messages TO 'C'" "lc_monetary TO 'C'" "lc_numeric TO 'C'" "lc_time TO 'C'" \
+		"bytea_output TO 'hex'" "timezone_abbreviations TO 'Default'"; do
+		rel_sql -d postgres -c "ALTER DATABASE $regress SET $setting"
+	done
+
+	rc=0
+	"$("$PGBIN/pg_config" --pkglibdir)/pgxs/src/test/regress/pg_regress" --use-existing --dbname=$regress \
+		--bindir="$PGBIN" --inputdir="$UM_ROOT" --outputdir="$work/regress" $tests >"$work/regress.log" 2>&1 || rc=$?
+	for test in $tests; do
+		check_status "$(grep -qE "^(test| ) +$test +\.\.\. ok" "$work/regress.log"; echo $?)" \
+			"upgrade $FROM -> $TO: pg_regress $test passes on the updated database"
+	done
+	[ $rc -eq 0 ] || { cat "$work/regress.log"; head -100 "$work/regress/regression.diffs"; } >&2 || true
+
+	rel_sql -d $pgtap -c 'CREATE EXTENSION pgtap'
+	rc=0
+	(cd "$UM_ROOT" && pg_prove -d $pgtap test/pgtap/*.sql) >"$work/pg_prove.log" 2>&1 || rc=$?
+	for file in "$UM_ROOT"/test/pgtap/*.sql; do
+		file=test/pgtap/$(basename "$file")
+		check_status "$(grep -qE "^$file \.+ ok$" "$work/pg_prove.log"; echo $?)" \
+			"upgrade $FROM -> $TO: pgTAP $file passes on the updated database"
+	done
+	[ $rc -eq 0 ] || cat "$work/pg_prove.log" >&2
+}
+
+for from in "${FROMS[@]}"; do
+	upgrade_path "$from"
 done
-for setting in "lc_messages TO 'C'" "lc_monetary TO 'C'" "lc_numeric TO 'C'" "lc_time TO 'C'" \
-	"bytea_output TO 'hex'" "timezone_abbreviations TO 'Default'"; do
-	rel_sql -d postgres -c "ALTER DATABASE $regress SET $setting"
-done
-
-tests=$(make -s --no-print-directory -C "$UM_ROOT" -f Makefile -f - print-regress <<<'print-regress: ; @echo $(REGRESS)')
-rc=0
-"$("$PGBIN/pg_config" --pkglibdir)/pgxs/src/test/regress/pg_regress" --use-existing --dbname=$regress \
-	--bindir="$PGBIN" --inputdir="$UM_ROOT" --outputdir="$work/regress" $tests >"$work/regress.log" 2>&1 || rc=$?
-for test in $tests; do
-	check_status "$(grep -qE "^(test| ) +$test +\.\.\. ok" "$work/regress.log"; echo $?)" \
-		"upgrade: pg_regress $test passes on the updated database"
-done
-[ $rc -eq 0 ] || { cat "$work/regress.log"; head -100 "$work/regress/regression.diffs"; } >&2 || true
-
-rel_sql -d $pgtap -c 'CREATE EXTENSION pgtap'
-rc=0
-(cd "$UM_ROOT" && pg_prove -d $pgtap test/pgtap/*.sql) >"$work/pg_prove.log" 2>&1 || rc=$?
-for file in "$UM_ROOT"/test/pgtap/*.sql; do
-	file=test/pgtap/$(basename "$file")
-	check_status "$(grep -qE "^$file \.+ ok$" "$work/pg_prove.log"; echo $?)" \
-		"upgrade: pgTAP $file passes on the updated database"
-done
-[ $rc -eq 0 ] || cat "$work/pg_prove.log" >&2
 checks_done
