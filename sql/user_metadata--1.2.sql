@@ -248,3 +248,68 @@ REVOKE ALL ON FUNCTION user_metadata.notify_change() FROM PUBLIC;
 CREATE TRIGGER notify_change
 	AFTER INSERT OR UPDATE OR DELETE ON user_metadata.user_metadata
 	FOR EACH ROW EXECUTE FUNCTION user_metadata.notify_change();
+
+-- Citus
+-- Distribute the store over a Citus cluster by user_id (all of a user's apps
+-- on one shard) and have the coordinator delegate each per-user call of the
+-- admin API to the worker holding the user, in transaction blocks too.  Run
+-- on the coordinator by the table's owner; running it again only refreshes
+-- the distributed functions.  README, "Scaling out with Citus".
+CREATE FUNCTION user_metadata.distribute_on_citus(shard_count integer DEFAULT NULL)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	api CONSTANT pg_catalog.text[] := ARRAY[
+		'user_metadata.get_user_metadata(text, text)',
+		'user_metadata.update_user_metadata(text, jsonb, text)',
+		'user_metadata.set_user_metadata(text, jsonb, text)',
+		'user_metadata.clear_user_metadata(text, text)'];
+	fn pg_catalog.text;
+	method pg_catalog.char;
+	dist_column pg_catalog.text;
+	coordinator pg_catalog.bool;
+BEGIN
+	IF NOT EXISTS (SELECT FROM pg_catalog.pg_extension WHERE extname OPERATOR(pg_catalog.=) 'citus'::pg_catalog.name) THEN
+		RAISE EXCEPTION USING ERRCODE = '55000', MESSAGE = 'extension "citus" is not installed in this database',
+			HINT = 'Put citus in shared_preload_libraries on every node, CREATE EXTENSION citus, add the workers, then call this on the coordinator.';
+	END IF;
+	IF shard_count IS NOT NULL AND shard_count NOT BETWEEN 1 AND 64000 THEN
+		RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = 'argument "shard_count" must be between 1 and 64000',
+			HINT = 'Pass NULL for citus.shard_count.';
+	END IF;
+	EXECUTE 'SELECT pg_catalog.citus_is_coordinator()' INTO STRICT coordinator;
+	IF NOT coordinator THEN
+		RAISE EXCEPTION USING ERRCODE = '55000', MESSAGE = 'this node is not the Citus coordinator',
+			HINT = 'Run user_metadata.distribute_on_citus() on the coordinator, after citus_set_coordinator_host() and citus_add_node().';
+	END IF;
+	EXECUTE 'SELECT p.partmethod, pg_catalog.column_to_column_name(p.logicalrelid, p.partkey)
+			 FROM pg_catalog.pg_dist_partition p
+			 WHERE p.logicalrelid OPERATOR(pg_catalog.=) ''user_metadata.user_metadata''::pg_catalog.regclass'
+		INTO method, dist_column;
+	IF method IS NULL THEN
+		-- the table's triggers run on the workers, where the shards are
+		PERFORM pg_catalog.set_config('citus.enable_unsafe_triggers'::pg_catalog.text, 'on'::pg_catalog.text, true);
+		EXECUTE 'SELECT pg_catalog.create_distributed_table(''user_metadata.user_metadata''::pg_catalog.regclass,
+				 ''user_id''::pg_catalog.text, shard_count => $1)' USING shard_count;
+	ELSIF method OPERATOR(pg_catalog.<>) 'h'::pg_catalog.char
+		  OR dist_column OPERATOR(pg_catalog.<>) 'user_id'::pg_catalog.text THEN
+		RAISE EXCEPTION USING ERRCODE = '55000',
+			MESSAGE = 'table user_metadata.user_metadata is already a Citus table, not distributed by user_id',
+			DETAIL = pg_catalog.format('Its distribution method is %L, its column %L.', method, dist_column),
+			HINT = 'Undistribute it with undistribute_table() first.';
+	END IF;
+	FOREACH fn IN ARRAY api LOOP
+		EXECUTE 'SELECT pg_catalog.create_distributed_function($1::pg_catalog.regprocedure,
+				 distribution_arg_name => ''user_id''::pg_catalog.text,
+				 colocate_with => ''user_metadata.user_metadata''::pg_catalog.text, force_delegation => true)'
+			USING fn;
+	END LOOP;
+END
+$$;
+
+COMMENT ON FUNCTION user_metadata.distribute_on_citus(integer) IS
+'distribute the store over Citus by user_id and delegate the per-user admin calls to the workers';
+
+REVOKE ALL ON FUNCTION user_metadata.distribute_on_citus(integer) FROM PUBLIC;

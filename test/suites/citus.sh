@@ -1,0 +1,384 @@
+#!/usr/bin/env bash
+# test/suites/citus.sh: user_metadata distributed with Citus.  Throwaway
+# clusters on 127.0.0.1 (free ports from UM_CITUS_PORTS, default
+# 56100-56199): a coordinator and workers w1, w2; w3 joins later.  Checks
+#   1. user_metadata.distribute_on_citus(): its refusals, the distributed
+#      table and the delegated functions;
+#   2. test/proxy/calls.sql gives the same output through the coordinator as
+#      in a single-node database;
+#   3. transactions: ROLLBACK undoes a write, a merge and a write to a
+#      co-located app table commit or roll back together on one node;
+#   4. pgbench, 8 clients, one hot user and a new one: no key lost;
+#   5. the row-level-security matrix of a client role through the coordinator;
+#   6. merge_trigger on a distributed table; change notifications;
+#   7. a third worker and a rebalance while pgbench writes: nothing lost or
+#      duplicated;
+#   8. a stopped worker: its users get 08006, the others keep working; once
+#      it is back everything works and nothing is lost.
+# Without Citus the suite prints one skipped TAP line.  Prints TAP lines;
+# logs to stderr.
+set -uo pipefail
+source "$(dirname "$0")/../reliability/lib.sh"
+work=$UM_TMP/citus
+mkdir -p "$work"
+
+skip() {
+	echo "ok - citus # SKIP citus is not installed: $1"
+	exit 0
+}
+
+# Citus: built by ../shared/citus/build.sh when the tree has it beside it
+# (a no-op once installed), else an installed one, else the suite is skipped.
+build=$UM_ROOT/../shared/citus/build.sh
+if [ -f "$build" ]; then
+	um_log "citus: $build"
+	bash "$build" >"$work/build.log" 2>&1 || {
+		tail -20 "$work/build.log" >&2
+		echo "not ok - citus: $build failed (log on stderr)"
+		exit 1
+	}
+fi
+libdir=$("$PGBIN/pg_config" --pkglibdir)
+sharedir=$("$PGBIN/pg_config" --sharedir)
+[ -f "$libdir/citus.so" ] || skip "no citus.so in $libdir"
+[ -f "$sharedir/extension/citus.control" ] || skip "no citus.control in $sharedir/extension"
+
+# Free TCP ports, checked by connecting; a start that loses a race retries.
+ports=${UM_CITUS_PORTS:-56100-56199}
+next_port=${ports%-*}
+start_node() {			# start_node NAME: a cluster with Citus preloaded
+	local tries
+	for tries in 1 2 3 4 5 6 7 8; do
+		while (exec 3<>"/dev/tcp/127.0.0.1/$next_port") 2>/dev/null; do
+			next_port=$((next_port + 1))
+		done
+		[ "$next_port" -le "${ports#*-}" ] || { um_log "no free port in $ports"; return 1; }
+		if um_start_cluster "$1" "$next_port" 2>>"$work/start.log"; then
+			next_port=$((next_port + 1))
+			return 0
+		fi
+		rm -rf "${UM_TMP:?}/$1"
+		next_port=$((next_port + 1))
+	done
+	return 1
+}
+export UM_PG_OPTS="-c shared_preload_libraries=citus -c wal_level=logical -c max_prepared_transactions=100
+	-c citus.enable_statistics_collection=off -c max_connections=200"
+for node in co w1 w2 w3; do
+	start_node "$node" || { cat "$work/start.log" >&2; echo "not ok - citus: start cluster $node"; exit 1; }
+done
+declare -A port=([co]=$co_PORT [w1]=$w1_PORT [w2]=$w2_PORT [w3]=$w3_PORT)
+um_log "citus: coordinator $co_PORT, workers $w1_PORT $w2_PORT, later $w3_PORT"
+
+on() {					# on NODE PSQL-ARGS...: unaligned, stops at the first error
+	local node=$1
+	shift
+	rel_sql -h 127.0.0.1 -p "${port[$node]}" -U postgres -d postgres "$@"
+}
+co() { on co "$@"; }
+state_of() {			# state_of NODE STATEMENT...: SQLSTATE of the session's last error, 00000 if none
+	local node=$1 args=()
+	shift
+	for s in "$@"; do args+=(-c "$s"); done
+	psql -X -q -At -h 127.0.0.1 -p "${port[$node]}" -U postgres -d postgres "${args[@]}" \
+		-c '\echo :LAST_ERROR_SQLSTATE' 2>>"$work/errors.log" | tail -1
+}
+node_of() {				# node_of USER_ID: the worker (w1, w2, w3) holding the user's shard
+	local p n
+	p=$(co -c "SELECT n.nodeport FROM pg_dist_placement p JOIN pg_dist_node n USING (groupid)
+		WHERE p.shardid = get_shard_id_for_distribution_column('user_metadata.user_metadata', '$1')")
+	for n in w1 w2 w3; do [ "${port[$n]}" = "$p" ] && echo "$n"; done
+}
+users_on() {			# users_on NODE COUNT PREFIX: COUNT ids PREFIX1.. whose shard is on NODE, quoted
+	co -c "SELECT string_agg(quote_literal(u), ',') FROM (SELECT u FROM (SELECT '$3' || i AS u
+		FROM generate_series(1, 1000) i) s WHERE (SELECT n.nodeport FROM pg_dist_placement p JOIN pg_dist_node n
+		USING (groupid) WHERE p.shardid = get_shard_id_for_distribution_column('user_metadata.user_metadata', u))
+		= ${port[$1]} LIMIT $2) t"
+}
+pgbench_processed() { sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$1"; }
+
+for node in co w1 w2 w3; do
+	on "$node" -c 'CREATE EXTENSION citus' || { echo "not ok - citus: CREATE EXTENSION citus on $node"; exit 1; }
+done
+co -c "SELECT citus_set_coordinator_host('127.0.0.1', ${port[co]})" \
+	-c "SELECT citus_add_node('127.0.0.1', ${port[w1]})" -c "SELECT citus_add_node('127.0.0.1', ${port[w2]})" \
+	-c 'CREATE EXTENSION user_metadata' -c 'CREATE DATABASE um_single' >/dev/null ||
+	{ echo "not ok - citus: set up the coordinator and workers"; exit 1; }
+rel_sql -h 127.0.0.1 -p "${port[co]}" -U postgres -d um_single -c 'CREATE EXTENSION user_metadata'
+
+#
+# 1. distribute_on_citus()
+#
+tap_is "$(psql -X -q -At -h 127.0.0.1 -p "${port[co]}" -U postgres -d um_single \
+	-c 'SELECT user_metadata.distribute_on_citus()' -c '\echo :LAST_ERROR_SQLSTATE' 2>/dev/null | tail -1)" 55000 \
+	"distribute_on_citus in a database without citus: 55000"
+tap_is "$(state_of w1 'SELECT user_metadata.distribute_on_citus()')" 55000 \
+	"distribute_on_citus on a worker: 55000"
+tap_is "$(state_of co 'SELECT user_metadata.distribute_on_citus(0)')" 22023 \
+	"distribute_on_citus with shard_count 0: 22023"
+co -c 'CREATE ROLE um_stranger LOGIN' -c 'CREATE ROLE um_backend LOGIN' -c 'CREATE ROLE app_client LOGIN'
+tap_is "$(state_of co 'SET ROLE um_stranger' 'SELECT user_metadata.distribute_on_citus()')" 42501 \
+	"distribute_on_citus is not for PUBLIC: 42501"
+tap_is "$(state_of co 'SELECT user_metadata.distribute_on_citus(8)')" 00000 \
+	"distribute_on_citus(8) on the coordinator"
+tap_is "$(state_of co 'SELECT user_metadata.distribute_on_citus(8)')" 00000 \
+	"distribute_on_citus again: nothing to do, no error"
+tap_is "$(co -c "SELECT partmethod || ' ' || column_to_column_name(logicalrelid, partkey) || ' ' ||
+		(SELECT count(*) FROM pg_dist_shard s WHERE s.logicalrelid = p.logicalrelid)
+	FROM pg_dist_partition p WHERE logicalrelid = 'user_metadata.user_metadata'::regclass")" "h user_id 8" \
+	"the store is hash-distributed by user_id in 8 shards"
+tap_is "$(co -c "SELECT string_agg(objid::regprocedure || ' ' || distribution_argument_index || ' ' || force_delegation
+		|| ' ' || (colocationid = (SELECT colocationid FROM pg_dist_partition
+								   WHERE logicalrelid = 'user_metadata.user_metadata'::regclass)), ', ' ORDER BY 1)
+	FROM pg_dist_object WHERE classid = 'pg_proc'::regclass AND distribution_argument_index IS NOT NULL")" \
+	"user_metadata.clear_user_metadata(text,text) 0 true true, user_metadata.get_user_metadata(text,text) 0 true true, user_metadata.set_user_metadata(text,jsonb,text) 0 true true, user_metadata.update_user_metadata(text,jsonb,text) 0 true true" \
+	"the four per-user admin functions are distributed by user_id, force-delegated, co-located with the store"
+tap_is "$(co -c 'SET citus.log_remote_commands = on' -c "SELECT user_metadata.update_user_metadata('deleg', '{\"a\": 1}')" \
+	2>&1 | grep -c "issuing SELECT user_metadata.update_user_metadata('deleg'")" 1 \
+	"a call outside a transaction block is delegated: the worker runs the call itself"
+tap_is "$(co -c 'SET citus.log_remote_commands = on' -c BEGIN -c "SELECT user_metadata.update_user_metadata('deleg', '{\"b\": 1}')" \
+	-c COMMIT 2>&1 | grep -cE "issuing (SELECT user_metadata.update_user_metadata\('deleg'|INSERT)")" 1 \
+	"a call inside a transaction block is delegated too (force_delegation), no INSERT from the coordinator"
+
+#
+# 2. The store's calls, on one node and through the coordinator
+#
+psql -X -a -h 127.0.0.1 -p "${port[co]}" -U postgres -d um_single -f "$UM_ROOT/test/proxy/calls.sql" >"$work/single.out" 2>&1
+psql -X -a -h 127.0.0.1 -p "${port[co]}" -U postgres -d postgres -f "$UM_ROOT/test/proxy/calls.sql" >"$work/citus.out" 2>&1
+calls=$(grep -c '^\\echo :LAST_ERROR_SQLSTATE' "$UM_ROOT/test/proxy/calls.sql")
+tap_is "$(grep -c 'ERROR:' "$work/citus.out")" "$calls" "calls.sql through the coordinator fails where it should: $calls errors"
+if diff -u "$work/single.out" "$work/citus.out" >&2; then
+	tap 0 "calls.sql: results, errors, SQLSTATEs, details and hints identical on one node and through the coordinator"
+else
+	tap 1 "calls.sql: output differs between one node and the coordinator (diff on stderr)"
+fi
+
+#
+# 3. Transactions
+#
+co -c "SELECT user_metadata.set_user_metadata('tx', '{\"kept\": true}')" >/dev/null
+tap_is "$(co -c BEGIN -c "SELECT user_metadata.update_user_metadata('tx', '{\"a\": 1}')" -c ROLLBACK \
+	-c "SELECT user_metadata.get_user_metadata('tx')" | tail -1)" '{"kept": true}' \
+	"BEGIN; update_user_metadata; ROLLBACK leaves the document unchanged"
+tap_is "$(co -c BEGIN -c "SELECT user_metadata.clear_user_metadata('tx')" -c ROLLBACK \
+	-c "SELECT user_metadata.get_user_metadata('tx')" | tail -1)" '{"kept": true}' \
+	"BEGIN; clear_user_metadata; ROLLBACK keeps the document"
+co -c 'CREATE TABLE app_orders (user_id text NOT NULL, order_id int NOT NULL, PRIMARY KEY (user_id, order_id))' \
+	-c "SELECT create_distributed_table('app_orders', 'user_id', colocate_with := 'user_metadata.user_metadata')" >/dev/null
+both() {				# both: the tx user's document and order ids
+	co -c "SELECT user_metadata.get_user_metadata('tx') || ' ' ||
+		coalesce((SELECT string_agg(order_id::text, ',' ORDER BY order_id) FROM app_orders WHERE user_id = 'tx'), '-')"
+}
+co -c 'SET citus.log_remote_commands = on' -c BEGIN -c "SELECT user_metadata.update_user_metadata('tx', '{\"orders\": 1}')" \
+	-c "INSERT INTO app_orders VALUES ('tx', 1)" -c COMMIT >/dev/null 2>"$work/colocated.log"
+tap_is "$(both)" '{"kept": true, "orders": 1} 1' "a merge and a write to a co-located app table commit together"
+tap_is "$(grep -c 'PREPARE TRANSACTION' "$work/colocated.log")" 0 \
+	"... on one worker, in one local transaction (no two-phase commit)"
+co -c BEGIN -c "INSERT INTO app_orders VALUES ('tx', 2)" -c "SELECT user_metadata.update_user_metadata('tx', '{\"orders\": 2}')" \
+	-c ROLLBACK >/dev/null
+tap_is "$(both)" '{"kept": true, "orders": 1} 1' "a merge and an app write roll back together"
+tap_is "$(state_of co BEGIN "INSERT INTO app_orders VALUES ('tx', 3)" \
+	"SELECT user_metadata.update_user_metadata('tx', '[3]')" COMMIT)|$(both)" '22023|{"kept": true, "orders": 1} 1' \
+	"a merge that fails (22023) takes the app write of its transaction with it"
+co -c BEGIN -c "SELECT user_metadata.update_user_metadata('tx', '{\"two\": 1}')" \
+	-c "SELECT user_metadata.update_user_metadata(u, '{\"two\": 1}') FROM unnest(ARRAY[$(users_on w1 1 two),$(users_on w2 1 two)]) u" \
+	-c ROLLBACK >/dev/null
+tap_is "$(co -c "SELECT count(*) FROM user_metadata.user_metadata WHERE metadata ? 'two'")" 0 \
+	"a transaction over users on both workers rolls back on both"
+
+#
+# 4. Concurrency through the coordinator
+#
+clients=8
+per_client=100
+for user in hot fresh; do
+	[ "$user" = hot ] && co -c "SELECT user_metadata.set_user_metadata('hot', '{\"base\": true}')" >/dev/null
+	# the fresh user's calls run in transaction blocks (force-delegated), the hot one's without
+	if [ "$user" = hot ]; then begin='' commit=''; else begin='BEGIN;' commit='COMMIT;'; fi
+	cat >"$work/add_key.sql" <<SQL
+\set n :n + 1
+$begin
+SELECT user_metadata.update_user_metadata('$user', jsonb_build_object('c' || :client_id || '_' || :n, :n));
+$commit
+SQL
+	"$PGBIN/pgbench" -n -h 127.0.0.1 -p "${port[co]}" -U postgres -c $clients -j 2 -t $per_client -D n=0 \
+		-f "$work/add_key.sql" postgres >"$work/pgbench_$user.log" 2>&1 || cat "$work/pgbench_$user.log" >&2
+	tap_is "$(pgbench_processed "$work/pgbench_$user.log")" $((clients * per_client)) \
+		"$clients x $per_client concurrent updates of the $user user through the coordinator: all committed"
+	tap_is "$(co -c "SELECT count(*) FROM generate_series(0, $clients - 1) c, generate_series(1, $per_client) n
+		WHERE NOT user_metadata.get_user_metadata('$user') ? ('c' || c || '_' || n)")" 0 \
+		"$clients x $per_client concurrent updates of the $user user: no key lost"
+done
+tap_is "$(co -c "SELECT user_metadata.get_user_metadata('hot') -> 'base'")" true "the hot user's earlier keys survive"
+
+#
+# 5. Row-level security through the coordinator
+#
+# The documented set-up: client privileges, LOGIN (Citus connects to the
+# workers as the role), SET LOCAL propagated to the workers.
+co -c 'GRANT SELECT, INSERT, UPDATE, DELETE ON user_metadata.user_metadata TO app_client' \
+	-c 'GRANT EXECUTE ON FUNCTION user_metadata.custom_user_data() TO app_client' \
+	-c 'GRANT EXECUTE ON PROCEDURE user_metadata.write_custom_user_data(jsonb, jsonb) TO app_client' \
+	-c 'GRANT EXECUTE ON FUNCTION user_metadata.update_user_metadata(text, jsonb, text) TO um_backend' \
+	-c "ALTER DATABASE postgres SET citus.propagate_set_commands = 'local'" \
+	-c "SELECT user_metadata.set_user_metadata(u, jsonb_build_object('own', u)) FROM unnest(ARRAY['alice_rls', 'bob_rls']) u" \
+	>/dev/null
+try() {					# try ROLE SETUP STATEMENT: the statement's rows, or its SQLSTATE; rolled back
+	local out
+	out=$(psql -X -q -At -h 127.0.0.1 -p "${port[co]}" -U "$1" -d postgres -c BEGIN -c "$2" -c "$3" \
+		-c '\echo :LAST_ERROR_SQLSTATE' -c ROLLBACK 2>>"$work/errors.log")
+	if [ "$(tail -1 <<<"$out")" = 00000 ]; then sed '$d' <<<"$out" | paste -sd ';'; else echo "ERROR $(tail -1 <<<"$out")"; fi
+}
+as_alice="SET LOCAL user_metadata.user_id = 'alice_rls'"
+while IFS='|' read -r role setup statement want; do
+	[ -n "$role" ] || continue
+	tap_is "$(try "$role" "$setup" "$statement")" "$want" "RLS through the coordinator: $role, $statement"
+done <<EOF
+app_client|$as_alice|SELECT user_metadata.custom_user_data()|{"own": "alice_rls"}
+app_client|$as_alice|CALL user_metadata.write_custom_user_data('{"k": 1}')|{"k": 1, "own": "alice_rls"}
+app_client|$as_alice|SELECT string_agg(user_id, ',') FROM user_metadata.user_metadata|alice_rls
+app_client|$as_alice|SELECT count(*) FROM user_metadata.user_metadata WHERE user_id = 'bob_rls'|0
+app_client|$as_alice|WITH u AS (UPDATE user_metadata.user_metadata SET metadata = '{}' WHERE user_id = 'bob_rls' RETURNING 1) SELECT count(*) FROM u|0
+app_client|$as_alice|WITH d AS (DELETE FROM user_metadata.user_metadata WHERE user_id = 'bob_rls' RETURNING 1) SELECT count(*) FROM d|0
+app_client|$as_alice|INSERT INTO user_metadata.user_metadata (user_id, metadata) VALUES ('bob_rls', '{}')|ERROR 42501
+app_client|$as_alice|INSERT INTO user_metadata.user_metadata (user_id, metadata) VALUES ('carol_rls', '{}')|ERROR 42501
+app_client|$as_alice|UPDATE user_metadata.user_metadata SET user_id = 'carol_rls' WHERE user_id = 'alice_rls'|ERROR 0A000
+app_client|$as_alice|SELECT user_metadata.get_user_metadata('alice_rls')|ERROR 42501
+app_client|$as_alice|SELECT user_metadata.update_user_metadata('bob_rls', '{}')|ERROR 42501
+app_client|SELECT 1|SELECT user_metadata.custom_user_data()|ERROR 28000
+app_client|SELECT set_config('user_metadata.user_id', 'alice_rls', true)|SELECT user_metadata.custom_user_data()|ERROR 28000
+app_client|SET LOCAL citus.propagate_set_commands = 'none'|$as_alice; SELECT user_metadata.custom_user_data()|ERROR 28000
+um_stranger|$as_alice|SELECT user_metadata.custom_user_data()|ERROR 42501
+um_stranger|$as_alice|SELECT count(*) FROM user_metadata.user_metadata|ERROR 42501
+um_stranger|$as_alice|SELECT user_metadata.update_user_metadata('alice_rls', '{}')|ERROR 42501
+um_backend|SELECT 1|SELECT user_metadata.update_user_metadata('bob_rls', '{"b": 1}')|{"b": 1, "own": "bob_rls"}
+um_backend|SELECT 1|SELECT user_metadata.get_user_metadata('bob_rls')|ERROR 42501
+EOF
+tap_is "$(co -c "SELECT string_agg(metadata::text, ' ' ORDER BY user_id) FROM user_metadata.user_metadata
+	WHERE user_id IN ('alice_rls', 'bob_rls', 'carol_rls')")" '{"own": "alice_rls"} {"own": "bob_rls"}' \
+	"RLS matrix: every attempt rolled back or refused, alice's and bob's documents unchanged, no carol"
+tap_is "$(psql -X -q -At -h 127.0.0.1 -p "${port[co]}" -U um_backend -d postgres \
+	-c "SELECT user_metadata.update_user_metadata('bob_rls', '{\"b\": 1}')" 2>&1)" '{"b": 1, "own": "bob_rls"}' \
+	"a backend role granted update_user_metadata: the delegated call runs on the worker with its rights"
+
+#
+# 6. merge_trigger on a distributed table; change notifications
+#
+co -c 'CREATE TABLE profiles (user_id text PRIMARY KEY, settings jsonb)' \
+	-c "SELECT create_distributed_table('profiles', 'user_id', colocate_with := 'user_metadata.user_metadata')" \
+	-c 'SET citus.enable_unsafe_triggers = on' \
+	-c "CREATE TRIGGER profiles_merge BEFORE INSERT OR UPDATE ON profiles
+		FOR EACH ROW EXECUTE FUNCTION user_metadata.merge_trigger('settings')" >/dev/null
+tap_is "$(co -c "INSERT INTO profiles VALUES ('p1', '{\"theme\": \"dark\", \"gone\": null}')" \
+	-c "UPDATE profiles SET settings = '{\"font\": \"mono\", \"theme\": null}' WHERE user_id = 'p1'" \
+	-c "INSERT INTO profiles VALUES ('p1', '{\"size\": 12}') ON CONFLICT (user_id) DO UPDATE SET settings = excluded.settings" \
+	-c "SELECT settings FROM profiles WHERE user_id = 'p1'")" '{"font": "mono", "size": 12}' \
+	"merge_trigger on a distributed table merges inserts, updates and upserts on the worker"
+tap_is "$(state_of co "UPDATE profiles SET settings = '[1]' WHERE user_id = 'p1'")|$(co -c "SELECT settings FROM profiles")" \
+	'22023|{"font": "mono", "size": 12}' "merge_trigger on a distributed table: a non-object is refused with 22023"
+
+n_node=$(node_of n1)
+cat >"$work/write_n1.sh" <<SH
+psql -X -q -At -h 127.0.0.1 -p ${port[co]} -U postgres -d postgres -c BEGIN -c 'SET LOCAL user_metadata.notify = on' \\
+	-c "SELECT user_metadata.update_user_metadata('n1', '{\\"x\\": 1}')" -c COMMIT >/dev/null
+SH
+heard() {				# heard NODE: notifications a listener on NODE receives for one write of n1
+	on "$1" -c 'LISTEN user_metadata' -c "\\! bash $work/write_n1.sh" -c 'SELECT 1' 2>&1 |
+		grep -c 'Asynchronous notification "user_metadata" with payload "{"app_id": "public", "user_id": "n1"}"'
+}
+tap_is "$(heard "$n_node")" 1 "a change notification is sent on the worker holding the user (listener there hears it once)"
+tap_is "$(heard co)" 0 "... and not on the coordinator"
+a_user=$(users_on w1 1 nt)
+b_user=$(users_on w2 1 nt)
+tap_is "$(state_of co BEGIN 'SET LOCAL user_metadata.notify = on' \
+	"SELECT user_metadata.update_user_metadata($a_user, '{\"y\": 1}')" \
+	"SELECT user_metadata.update_user_metadata($b_user, '{\"y\": 1}')" COMMIT)|$(co -c "SELECT count(*)
+	FROM user_metadata.user_metadata WHERE user_id IN ($a_user, $b_user)")" "0A000|0" \
+	"with notify on, a transaction writing users on two workers fails at COMMIT (0A000) and stores nothing"
+tap_is "$(state_of co BEGIN "SELECT user_metadata.update_user_metadata($a_user, '{\"y\": 1}')" \
+	"SELECT user_metadata.update_user_metadata($b_user, '{\"y\": 1}')" COMMIT)" 00000 \
+	"with notify off the same transaction commits (two-phase)"
+
+#
+# 7. A third worker and a rebalance while writes run
+#
+rb_users=200
+co -c "SELECT count(user_metadata.set_user_metadata('rb' || i, jsonb_build_object('n', i))) FROM generate_series(1, $rb_users) i" >/dev/null
+cat >"$work/rebalance_writes.sql" <<SQL
+\set n :n + 1
+SELECT user_metadata.update_user_metadata('rb' || (1 + (:client_id * 997 + :n) % $rb_users), jsonb_build_object('c' || :client_id || '_' || :n, :n));
+SQL
+co -c 'CREATE TABLE rb_before AS SELECT user_id, metadata, created_at FROM user_metadata.user_metadata' >/dev/null
+rb_clients=4
+rb_per_client=600
+"$PGBIN/pgbench" -n -h 127.0.0.1 -p "${port[co]}" -U postgres -c $rb_clients -j 2 -t $rb_per_client -D n=0 \
+	-f "$work/rebalance_writes.sql" postgres >"$work/pgbench_rebalance.log" 2>&1 &
+writer=$!
+started=$SECONDS
+co -c "SELECT citus_add_node('127.0.0.1', ${port[w3]})" >/dev/null &&
+	co -c "SELECT rebalance_table_shards(shard_transfer_mode := 'force_logical')" >"$work/rebalance.log" 2>&1
+rc=$?
+rebalance_s=$((SECONDS - started))
+wait "$writer"
+tap_is "$rc" 0 "citus_add_node and rebalance_table_shards (logical replication) while pgbench writes ($rebalance_s s)"
+um_log "rebalance: $rebalance_s s; writes $(grep -E '^(latency average|tps)' "$work/pgbench_rebalance.log" | paste -sd ' ')"
+tap_is "$(co -c "SELECT count(*) FROM pg_dist_placement p JOIN pg_dist_node n USING (groupid)
+	JOIN pg_dist_shard s USING (shardid) WHERE n.nodeport = ${port[w3]}
+	AND s.logicalrelid = 'user_metadata.user_metadata'::regclass" | awk '{ print ($1 > 0) }')" 1 \
+	"the new worker holds shards of the store"
+tap_is "$(pgbench_processed "$work/pgbench_rebalance.log")" $((rb_clients * rb_per_client)) \
+	"every write made during the rebalance committed ($((rb_clients * rb_per_client)))"
+tap_is "$(co -c "SELECT count(*) || ' ' || count(DISTINCT (app_id, user_id)) FROM user_metadata.user_metadata")" \
+	"$(co -c "SELECT count(*) || ' ' || count(*) FROM rb_before")" \
+	"after the rebalance: as many rows as before, none duplicated"
+tap_is "$(co -c "SELECT count(*) FROM generate_series(0, $rb_clients - 1) c, generate_series(1, $rb_per_client) n
+	WHERE NOT user_metadata.get_user_metadata('rb' || (1 + (c * 997 + n) % $rb_users)) ? ('c' || c || '_' || n)")" 0 \
+	"after the rebalance: no key written during it lost"
+tap_is "$(co -c "SELECT count(*) FROM rb_before b JOIN user_metadata.user_metadata m USING (user_id)
+	WHERE m.app_id = 'public' AND (m.created_at <> b.created_at OR NOT m.metadata @> b.metadata)")" 0 \
+	"after the rebalance: every earlier document and created_at kept"
+tap_is "$(for n in w1 w2 w3; do on "$n" -c "SELECT count(*) FROM user_metadata.user_metadata"; done | paste -sd +)" \
+	"$(co -c "SELECT count(*) FROM user_metadata.user_metadata")" \
+	"the workers' shards hold each row once (sum over the workers = total)"
+w3_user=$(users_on w3 1 rb)
+tap_is "$(co -c 'SET citus.log_remote_commands = on' -c BEGIN -c "SELECT user_metadata.update_user_metadata($w3_user, '{\"w3\": 1}')" \
+	-c COMMIT 2>&1 | grep -c "on server postgres@127.0.0.1:${port[w3]}" | awk '{ print ($1 > 0) }')" 1 \
+	"calls for a user moved to the new worker are delegated there"
+
+#
+# 8. A worker stopped, then started again
+#
+down_users=$(users_on w2 20 rb)
+up_users=$(users_on w1 10 rb),$(users_on w3 10 rb)
+co -c 'CREATE TABLE outage_before AS SELECT app_id, user_id, metadata FROM user_metadata.user_metadata' >/dev/null
+um_log "stopping worker w2"
+runuser -u postgres -- "$PGBIN/pg_ctl" -D "$w2_DIR/data" -m fast -w stop >/dev/null
+outage() {				# outage LABEL STATEMENT-FORMAT USERS: SQLSTATEs of STATEMENT for each user, counted
+	co -c "CREATE OR REPLACE FUNCTION pg_temp.try(call text) RETURNS text LANGUAGE plpgsql AS \$\$
+		BEGIN EXECUTE call; RETURN '00000'; EXCEPTION WHEN OTHERS THEN RETURN SQLSTATE; END \$\$" \
+		-c "SELECT string_agg(s || 'x' || n, ' ' ORDER BY s) FROM (SELECT s, count(*) n FROM (
+			SELECT pg_temp.try(format('$2', u)) s FROM unnest(ARRAY[$3]) u) t GROUP BY s) c"
+}
+tap_is "$(outage r 'SELECT user_metadata.get_user_metadata(%L)' "$down_users")" "08006x20" \
+	"w2 down: reads of 20 of its users fail with 08006"
+tap_is "$(outage w 'SELECT user_metadata.update_user_metadata(%L, ''{"outage": true}'')' "$down_users")" "08006x20" \
+	"w2 down: writes to 20 of its users fail with 08006"
+tap_is "$(outage r 'SELECT user_metadata.get_user_metadata(%L)' "$up_users")" "00000x20" \
+	"w2 down: reads of 20 users on w1 and w3 work"
+tap_is "$(outage w 'SELECT user_metadata.update_user_metadata(%L, ''{"outage": true}'')' "$up_users")" "00000x20" \
+	"w2 down: writes to 20 users on w1 and w3 work"
+tap_is "$(state_of co "SELECT user_metadata.find_users('{}')")" 08006 "w2 down: find_users, which needs every shard, fails with 08006"
+tap_is "$(state_of co "SELECT count(*) FROM user_metadata.get_user_metadata(ARRAY[$up_users])")" 08006 \
+	"w2 down: a bulk read of several users fails with 08006 (it asks every shard)"
+um_log "starting worker w2"
+runuser -u postgres -- "$PGBIN/pg_ctl" -D "$w2_DIR/data" -l "$w2_DIR/server.log" -w -t 60 start >/dev/null
+tap_is "$(outage r 'SELECT user_metadata.update_user_metadata(%L, ''{"back": true}'')' "$down_users")" "00000x20" \
+	"w2 back: its users can be written again"
+tap_is "$(co -c "SELECT count(*) FROM outage_before b FULL JOIN user_metadata.user_metadata m USING (app_id, user_id)
+	WHERE b.metadata IS NULL OR m.metadata IS NULL OR m.metadata - 'outage' - 'back' <> b.metadata
+		OR (m.metadata ? 'outage') <> (app_id = 'public' AND user_id IN ($up_users))
+		OR (m.metadata ? 'back') <> (app_id = 'public' AND user_id IN ($down_users))")" 0 \
+	"w2 back: nothing lost or added; only the outage writes to w1/w3 users and the later writes changed documents"
+tap_is "$(state_of co "SELECT count(*) FROM user_metadata.find_users('{}')")" 00000 "w2 back: find_users works again"
+
+rel_done
