@@ -9,6 +9,7 @@ OBJS = \
 	src/user_metadata.o \
 	src/admin_access.o \
 	src/args.o \
+	src/citus_guard.o \
 	src/document_trigger.o \
 	src/proxy.o \
 	src/jsonb_merge.o \

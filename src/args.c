@@ -30,12 +30,22 @@ require_not_null(FunctionCallInfo fcinfo, int argno, const char *argname, const 
 				 errhint("%s", hint)));
 }
 
+void
+um_null_id(const char *argname)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+			 errmsg("argument \"%s\" must not be null", argname),
+			 errhint(ID_HINT)));
+}
+
 text *
 um_id_arg(FunctionCallInfo fcinfo, int argno, const char *argname)
 {
 	text	   *id;
 
-	require_not_null(fcinfo, argno, argname, ID_HINT);
+	if (PG_ARGISNULL(argno))
+		um_null_id(argname);
 	id = PG_GETARG_TEXT_PP(argno);
 	if (VARSIZE_ANY_EXHDR(id) == 0)
 		ereport(ERROR,

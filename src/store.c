@@ -24,6 +24,7 @@
 #include "postgres.h"
 
 #include "catalog/pg_type.h"
+#include "commands/extension.h"
 #include "executor/spi.h"
 #include "funcapi.h"
 #include "nodes/parsenodes.h"
@@ -105,11 +106,28 @@ static const StatementDef statements[NUM_STATEMENTS] = {
 	},
 };
 
+/*
+ * With Citus the table is distributed: Citus plans the bulk read's join by
+ * fetching every shard's rows of the app, so there the ids go to the shards
+ * as one = ANY condition, which Citus sends only to the shards holding them.
+ */
+static const StatementDef citus_get_bulk = {
+	"WITH found AS MATERIALIZED ("
+	"  SELECT user_id, metadata FROM user_metadata.user_metadata"
+	"  WHERE app_id OPERATOR(pg_catalog.=) $1 AND user_id OPERATOR(pg_catalog.=) ANY ($2))"
+	" SELECT ids.id, COALESCE(found.metadata, '{}'::pg_catalog.jsonb)"
+	" FROM pg_catalog.unnest($2) WITH ORDINALITY AS ids (id, ord)"
+	" LEFT JOIN found ON found.user_id OPERATOR(pg_catalog.=) ids.id"
+	" ORDER BY ids.ord",
+	2, {TEXTOID, TEXTARRAYOID}, SPI_OK_SELECT
+};
+
 static SPIPlanPtr plans[NUM_STATEMENTS];
 
 /*
  * Connect to SPI and run one statement, preparing it on first use with a
- * generic plan: its parameters never change the best plan.  The search
+ * generic plan: its parameters never change the best plan.  Not with Citus,
+ * which routes a statement by its parameters' values (custom plans).  The search
  * path is pinned as a function's SET clause would pin it, so that triggers
  * a DBA added may still set their own.  The caller calls SPI_finish.
  */
@@ -126,8 +144,10 @@ run_statement(StoreStatement stmt, Datum *values, bool read_only)
 		elog(ERROR, "SPI_connect failed: %s", SPI_result_code_string(rc));
 	if (plans[stmt] == NULL)
 	{
-		SPIPlanPtr	plan = SPI_prepare_cursor(def->sql, def->nargs, (Oid *) def->argtypes,
-											  CURSOR_OPT_GENERIC_PLAN);
+		bool		citus = OidIsValid(get_extension_oid("citus", true));
+		const StatementDef *prepared = citus && stmt == STMT_GET_BULK ? &citus_get_bulk : def;
+		SPIPlanPtr	plan = SPI_prepare_cursor(prepared->sql, prepared->nargs, (Oid *) prepared->argtypes,
+											  citus ? 0 : CURSOR_OPT_GENERIC_PLAN);
 
 		if (plan == NULL)
 			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));

@@ -13,6 +13,7 @@
 #include "utils/guc.h"
 #include "utils/memutils.h"
 
+#include "citus_guard.h"
 #include "user_metadata.h"
 
 PG_MODULE_MAGIC;
@@ -69,4 +70,6 @@ _PG_init(void)
 							 NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("user_metadata");
+
+	um_install_citus_guard();
 }
