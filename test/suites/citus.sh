@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # test/suites/citus.sh: user_metadata distributed with Citus.  Throwaway
-# clusters on 127.0.0.1 (free ports from UM_CITUS_PORTS, default
-# 56100-56199): a coordinator and workers w1, w2; w3 joins later.  Checks
-#   1. user_metadata.distribute_on_citus(): its refusals, the distributed
-#      table and the delegated functions;
-#   2. test/proxy/calls.sql gives the same output through the coordinator as
-#      in a single-node database;
+# clusters on free ports of 127.0.0.1: a coordinator and workers w1, w2; w3
+# joins later.  Checks
+#   1. user_metadata.distribute_on_citus(): its refusals and the distributed
+#      table; test/proxy/calls.sql gives the same output through the
+#      coordinator as in a single-node database;
+#   2. delegation (coordinator restarted with user_metadata preloaded): the
+#      distributed functions, calls.sql again, NULL user ids refused before
+#      Citus plans them, calls delegated in and outside transaction blocks,
+#      admin scopes checked on the worker;
 #   3. transactions: ROLLBACK undoes a write, a merge and a write to a
-#      co-located app table commit or roll back together on one node;
+#      co-located app table commit or roll back together on one worker;
 #   4. pgbench, 8 clients, one hot user and a new one: no key lost;
 #   5. the row-level-security matrix of a client role through the coordinator;
 #   6. merge_trigger on a distributed table; change notifications;
@@ -23,8 +26,8 @@ work=$UM_TMP/citus
 mkdir -p "$work"
 
 skip() {
-	echo "ok - citus # SKIP citus is not installed: $1"
-	exit 0
+	check_skip citus "citus is not installed: $1"
+	checks_done
 }
 
 # Citus: built by ../shared/citus/build.sh when the tree has it beside it
@@ -43,32 +46,13 @@ sharedir=$("$PGBIN/pg_config" --sharedir)
 [ -f "$libdir/citus.so" ] || skip "no citus.so in $libdir"
 [ -f "$sharedir/extension/citus.control" ] || skip "no citus.control in $sharedir/extension"
 
-# Free TCP ports, checked by connecting; a start that loses a race retries.
-ports=${UM_CITUS_PORTS:-56100-56199}
-next_port=${ports%-*}
-start_node() {			# start_node NAME: a cluster with Citus preloaded
-	local tries
-	for tries in 1 2 3 4 5 6 7 8; do
-		while (exec 3<>"/dev/tcp/127.0.0.1/$next_port") 2>/dev/null; do
-			next_port=$((next_port + 1))
-		done
-		[ "$next_port" -le "${ports#*-}" ] || { um_log "no free port in $ports"; return 1; }
-		if um_start_cluster "$1" "$next_port" 2>>"$work/start.log"; then
-			next_port=$((next_port + 1))
-			return 0
-		fi
-		rm -rf "${UM_TMP:?}/$1"
-		next_port=$((next_port + 1))
-	done
-	return 1
-}
 # Workers preload user_metadata after citus (README); the coordinator first
 # without it, to see distribute_on_citus refuse delegation, then with it.
 opts="-c wal_level=logical -c max_prepared_transactions=100 -c citus.enable_statistics_collection=off"
 for node in co w1 w2 w3; do
 	if [ $node = co ]; then preload=citus; else preload=citus,user_metadata; fi
-	UM_PG_OPTS="-c shared_preload_libraries=$preload $opts" start_node "$node" ||
-		{ cat "$work/start.log" >&2; echo "not ok - citus: start cluster $node"; exit 1; }
+	UM_PG_OPTS="-c shared_preload_libraries=$preload $opts" um_start_cluster "$node" tcp ||
+		{ echo "not ok - citus: start cluster $node"; exit 1; }
 done
 declare -A port=([co]=$co_PORT [w1]=$w1_PORT [w2]=$w2_PORT [w3]=$w3_PORT)
 um_log "citus: coordinator $co_PORT, workers $w1_PORT $w2_PORT, later $w3_PORT"
@@ -112,28 +96,28 @@ rel_sql -h 127.0.0.1 -p "${port[co]}" -U postgres -d um_single -c 'CREATE EXTENS
 #
 # 1. distribute_on_citus(), without delegation; the store's calls
 #
-tap_is "$(psql -X -q -At -h 127.0.0.1 -p "${port[co]}" -U postgres -d um_single \
-	-c 'SELECT user_metadata.distribute_on_citus()' -c '\echo :LAST_ERROR_SQLSTATE' 2>/dev/null | tail -1)" 55000 \
-	"distribute_on_citus in a database without citus: 55000"
-tap_is "$(state_of w1 'SELECT user_metadata.distribute_on_citus()')" 55000 \
-	"distribute_on_citus on a worker: 55000"
-tap_is "$(state_of co 'SELECT user_metadata.distribute_on_citus(0)')" 22023 \
-	"distribute_on_citus with shard_count 0: 22023"
-tap_is "$(state_of co 'SELECT user_metadata.distribute_on_citus(8, NULL)')" 22004 \
-	"distribute_on_citus with delegate NULL: 22004"
+check "distribute_on_citus in a database without citus: 55000" 55000 \
+	"$(psql -X -q -At -h 127.0.0.1 -p "${port[co]}" -U postgres -d um_single \
+	-c 'SELECT user_metadata.distribute_on_citus()' -c '\echo :LAST_ERROR_SQLSTATE' 2>/dev/null | tail -1)"
+check "distribute_on_citus on a worker: 55000" 55000 \
+	"$(state_of w1 'SELECT user_metadata.distribute_on_citus()')"
+check "distribute_on_citus with shard_count 0: 22023" 22023 \
+	"$(state_of co 'SELECT user_metadata.distribute_on_citus(0)')"
+check "distribute_on_citus with delegate NULL: 22004" 22004 \
+	"$(state_of co 'SELECT user_metadata.distribute_on_citus(8, NULL)')"
 co -c 'CREATE ROLE um_stranger LOGIN' -c 'CREATE ROLE um_backend LOGIN' -c 'CREATE ROLE app_client LOGIN'
-tap_is "$(state_of co 'SET ROLE um_stranger' 'SELECT user_metadata.distribute_on_citus()')" 42501 \
-	"distribute_on_citus is not for PUBLIC: 42501"
-tap_is "$(state_of co 'SELECT user_metadata.distribute_on_citus(8, delegate => true)')|$(co -c 'SELECT count(*) FROM pg_dist_partition')" \
-	"55000|0" "delegation without user_metadata in shared_preload_libraries: 55000, nothing distributed"
-tap_is "$(state_of co 'SELECT user_metadata.distribute_on_citus(8)')" 00000 \
-	"distribute_on_citus(8) on the coordinator"
-tap_is "$(co -c "SELECT partmethod::text || ' ' || column_to_column_name(logicalrelid, partkey) || ' ' ||
+check "distribute_on_citus is not for PUBLIC: 42501" 42501 \
+	"$(state_of co 'SET ROLE um_stranger' 'SELECT user_metadata.distribute_on_citus()')"
+check "delegation without user_metadata in shared_preload_libraries: 55000, nothing distributed" \
+	"55000|0" "$(state_of co 'SELECT user_metadata.distribute_on_citus(8, delegate => true)')|$(co -c 'SELECT count(*) FROM pg_dist_partition')"
+check "distribute_on_citus(8) on the coordinator" 00000 \
+	"$(state_of co 'SELECT user_metadata.distribute_on_citus(8)')"
+check "the store is hash-distributed by user_id in 8 shards" "h user_id 8" \
+	"$(co -c "SELECT partmethod::text || ' ' || column_to_column_name(logicalrelid, partkey) || ' ' ||
 		(SELECT count(*) FROM pg_dist_shard s WHERE s.logicalrelid = p.logicalrelid)
-	FROM pg_dist_partition p WHERE logicalrelid = 'user_metadata.user_metadata'::regclass")" "h user_id 8" \
-	"the store is hash-distributed by user_id in 8 shards"
-tap_is "$(co -c "SELECT count(*) FROM pg_dist_object WHERE distribution_argument_index IS NOT NULL")" 0 \
-	"without delegate no function is distributed"
+	FROM pg_dist_partition p WHERE logicalrelid = 'user_metadata.user_metadata'::regclass")"
+check "without delegate no function is distributed" 0 \
+	"$(co -c "SELECT count(*) FROM pg_dist_object WHERE distribution_argument_index IS NOT NULL")"
 
 # test/proxy/calls.sql: every call of the API, errors included
 calls=$(grep -c '^\\echo :LAST_ERROR_SQLSTATE' "$UM_ROOT/test/proxy/calls.sql")
@@ -141,17 +125,17 @@ compare_calls() {		# compare_calls LABEL: calls.sql through the coordinator agai
 	co -c 'TRUNCATE user_metadata.user_metadata' >/dev/null
 	psql -X -a -h 127.0.0.1 -p "${port[co]}" -U postgres -d postgres -f "$UM_ROOT/test/proxy/calls.sql" \
 		>"$work/citus.out" 2>&1
-	tap_is "$(grep -c 'ERROR:' "$work/citus.out")" "$calls" "calls.sql through the coordinator, $1: $calls errors"
+	check "calls.sql through the coordinator, $1: $calls errors" "$calls" "$(grep -c 'ERROR:' "$work/citus.out")"
 	# documented difference: an error from a shard names the shard's table
 	sed -i -E 's/relation "user_metadata_[0-9]+"/relation "user_metadata"/' "$work/citus.out"
 	if diff -u "$work/single.out" "$work/citus.out" >&2; then
-		tap 0 "calls.sql, $1: results, errors, SQLSTATEs, details and hints identical on one node and through the coordinator (shard names aside)"
+		check_status 0 "calls.sql, $1: results, errors, SQLSTATEs, details and hints identical on one node and through the coordinator (shard names aside)"
 	else
-		tap 1 "calls.sql, $1: output differs between one node and the coordinator (diff on stderr)"
+		check_status 1 "calls.sql, $1: output differs between one node and the coordinator (diff on stderr)"
 	fi
 }
 psql -X -a -h 127.0.0.1 -p "${port[co]}" -U postgres -d um_single -f "$UM_ROOT/test/proxy/calls.sql" >"$work/single.out" 2>&1
-tap_is "$(grep -c 'ERROR:' "$work/single.out")" "$calls" "calls.sql on one node: $calls errors"
+check "calls.sql on one node: $calls errors" "$calls" "$(grep -c 'ERROR:' "$work/single.out")"
 compare_calls "no delegation"
 
 #
@@ -162,47 +146,47 @@ runuser -u postgres -- "$PGBIN/pg_ctl" -D "$co_DIR/data" -l "$co_DIR/server.log"
 	-o "-c listen_addresses=127.0.0.1 -p ${port[co]} -k $co_DIR -c fsync=off -c shared_preload_libraries=citus,user_metadata $opts" \
 	>/dev/null
 co -c "INSERT INTO user_metadata.admin_scopes VALUES ('um_backend', 'billing')"
-tap_is "$(state_of co 'SELECT user_metadata.distribute_on_citus(8, delegate => true)')" 55000 \
-	"delegation with admin scopes only on the coordinator: 55000 (a delegated call checks the worker's)"
+check "delegation with admin scopes only on the coordinator: 55000 (a delegated call checks the worker's)" 55000 \
+	"$(state_of co 'SELECT user_metadata.distribute_on_citus(8, delegate => true)')"
 co -c "SELECT count(*) FROM run_command_on_workers(\$\$INSERT INTO user_metadata.admin_scopes VALUES ('um_backend', 'billing')\$\$)" >/dev/null
-tap_is "$(state_of co 'SELECT user_metadata.distribute_on_citus(8, delegate => true)')" 00000 \
-	"distribute_on_citus(8, delegate => true) with the same scopes on every node"
-tap_is "$(state_of co 'SELECT user_metadata.distribute_on_citus(8, delegate => true)')" 00000 \
-	"distribute_on_citus again: nothing to do, no error"
-tap_is "$(co -c "SELECT string_agg(objid::regprocedure || ' ' || distribution_argument_index || ' ' || force_delegation
+check "distribute_on_citus(8, delegate => true) with the same scopes on every node" 00000 \
+	"$(state_of co 'SELECT user_metadata.distribute_on_citus(8, delegate => true)')"
+check "distribute_on_citus again: nothing to do, no error" 00000 \
+	"$(state_of co 'SELECT user_metadata.distribute_on_citus(8, delegate => true)')"
+check "the four per-user admin functions are distributed by user_id, force-delegated, co-located with the store" \
+	"user_metadata.get_user_metadata(text,text) 0 true true, user_metadata.update_user_metadata(text,jsonb,text) 0 true true, user_metadata.set_user_metadata(text,jsonb,text) 0 true true, user_metadata.clear_user_metadata(text,text) 0 true true" \
+	"$(co -c "SELECT string_agg(objid::regprocedure || ' ' || distribution_argument_index || ' ' || force_delegation
 		|| ' ' || (colocationid = (SELECT colocationid FROM pg_dist_partition
 								   WHERE logicalrelid = 'user_metadata.user_metadata'::regclass)), ', ' ORDER BY 1)
-	FROM pg_dist_object WHERE classid = 'pg_proc'::regclass AND distribution_argument_index IS NOT NULL")" \
-	"user_metadata.get_user_metadata(text,text) 0 true true, user_metadata.update_user_metadata(text,jsonb,text) 0 true true, user_metadata.set_user_metadata(text,jsonb,text) 0 true true, user_metadata.clear_user_metadata(text,text) 0 true true" \
-	"the four per-user admin functions are distributed by user_id, force-delegated, co-located with the store"
+	FROM pg_dist_object WHERE classid = 'pg_proc'::regclass AND distribution_argument_index IS NOT NULL")"
 compare_calls "delegated"
-tap_is "$(state_of co "SELECT user_metadata.get_user_metadata(NULLIF('a', 'a'))")|$(state_of co \
+check "a NULL user id folded from an expression or bound to a prepared statement: 22004, the server keeps running" \
+	"22004|22004|22004|1" "$(state_of co "SELECT user_metadata.get_user_metadata(NULLIF('a', 'a'))")|$(state_of co \
 	"PREPARE g(text) AS SELECT user_metadata.get_user_metadata(\$1)" 'EXECUTE g(NULL)' 'EXECUTE g(NULL)' 'EXECUTE g(NULL)' \
 	'EXECUTE g(NULL)' 'EXECUTE g(NULL)' 'EXECUTE g(NULL)' 'EXECUTE g(NULL)')|$(state_of co \
-	"PREPARE u(text) AS SELECT * FROM user_metadata.update_user_metadata(\$1, '{}')" BEGIN 'EXECUTE u(NULL)')|$(co -c 'SELECT 1')" \
-	"22004|22004|22004|1" "a NULL user id folded from an expression or bound to a prepared statement: 22004, the server keeps running"
-tap_is "$(co -c 'SET citus.log_remote_commands = on' -c "SELECT user_metadata.update_user_metadata('deleg', '{\"a\": 1}')" \
-	2>&1 | grep -c "issuing SELECT user_metadata.update_user_metadata('deleg'")" 1 \
-	"a call outside a transaction block is delegated: the worker runs the call itself"
-tap_is "$(co -c 'SET citus.log_remote_commands = on' -c BEGIN -c "SELECT user_metadata.update_user_metadata('deleg', '{\"b\": 1}')" \
-	-c COMMIT 2>&1 | grep -cE "issuing (SELECT user_metadata.update_user_metadata\('deleg'|INSERT)")" 1 \
-	"a call inside a transaction block is delegated too (force_delegation), no INSERT from the coordinator"
+	"PREPARE u(text) AS SELECT * FROM user_metadata.update_user_metadata(\$1, '{}')" BEGIN 'EXECUTE u(NULL)')|$(co -c 'SELECT 1')"
+check "a call outside a transaction block is delegated: the worker runs the call itself" 1 \
+	"$(co -c 'SET citus.log_remote_commands = on' -c "SELECT user_metadata.update_user_metadata('deleg', '{\"a\": 1}')" \
+	2>&1 | grep -c "issuing SELECT user_metadata.update_user_metadata('deleg'")"
+check "a call inside a transaction block is delegated too (force_delegation), no INSERT from the coordinator" 1 \
+	"$(co -c 'SET citus.log_remote_commands = on' -c BEGIN -c "SELECT user_metadata.update_user_metadata('deleg', '{\"b\": 1}')" \
+	-c COMMIT 2>&1 | grep -cE "issuing (SELECT user_metadata.update_user_metadata\('deleg'|INSERT)")"
 co -c 'GRANT EXECUTE ON FUNCTION user_metadata.update_user_metadata(text, jsonb, text) TO um_backend' >/dev/null
-tap_is "$(state_of co 'SET ROLE um_backend' "SELECT user_metadata.update_user_metadata('deleg', '{}', 'billing')")|$(state_of co \
-	'SET ROLE um_backend' "SELECT user_metadata.update_user_metadata('deleg', '{}')")" "00000|42501" \
-	"a delegated call checks the caller's per-app admin scope on the worker: its app passes, another is 42501"
+check "a delegated call checks the caller's per-app admin scope on the worker: its app passes, another is 42501" "00000|42501" \
+	"$(state_of co 'SET ROLE um_backend' "SELECT user_metadata.update_user_metadata('deleg', '{}', 'billing')")|$(state_of co \
+	'SET ROLE um_backend' "SELECT user_metadata.update_user_metadata('deleg', '{}')")"
 co -c "SELECT count(*) FROM run_command_on_all_nodes('DELETE FROM user_metadata.admin_scopes')" >/dev/null
 
 #
 # 3. Transactions
 #
 co -c "SELECT user_metadata.set_user_metadata('tx', '{\"kept\": true}')" >/dev/null
-tap_is "$(co -c BEGIN -c "SELECT user_metadata.update_user_metadata('tx', '{\"a\": 1}')" -c ROLLBACK \
-	-c "SELECT user_metadata.get_user_metadata('tx')" | tail -1)" '{"kept": true}' \
-	"BEGIN; update_user_metadata; ROLLBACK leaves the document unchanged"
-tap_is "$(co -c BEGIN -c "SELECT user_metadata.clear_user_metadata('tx')" -c ROLLBACK \
-	-c "SELECT user_metadata.get_user_metadata('tx')" | tail -1)" '{"kept": true}' \
-	"BEGIN; clear_user_metadata; ROLLBACK keeps the document"
+check "BEGIN; update_user_metadata; ROLLBACK leaves the document unchanged" '{"kept": true}' \
+	"$(co -c BEGIN -c "SELECT user_metadata.update_user_metadata('tx', '{\"a\": 1}')" -c ROLLBACK \
+	-c "SELECT user_metadata.get_user_metadata('tx')" | tail -1)"
+check "BEGIN; clear_user_metadata; ROLLBACK keeps the document" '{"kept": true}' \
+	"$(co -c BEGIN -c "SELECT user_metadata.clear_user_metadata('tx')" -c ROLLBACK \
+	-c "SELECT user_metadata.get_user_metadata('tx')" | tail -1)"
 co -c 'CREATE TABLE app_orders (user_id text NOT NULL, order_id int NOT NULL, PRIMARY KEY (user_id, order_id))' \
 	-c "SELECT create_distributed_table('app_orders', 'user_id', colocate_with := 'user_metadata.user_metadata')" >/dev/null
 both() {				# both: the tx user's document and order ids (two queries: see README on nesting)
@@ -211,20 +195,20 @@ both() {				# both: the tx user's document and order ids (two queries: see READM
 }
 co -c 'SET citus.log_remote_commands = on' -c BEGIN -c "SELECT user_metadata.update_user_metadata('tx', '{\"orders\": 1}')" \
 	-c "INSERT INTO app_orders VALUES ('tx', 1)" -c COMMIT >/dev/null 2>"$work/colocated.log"
-tap_is "$(both)" '{"kept": true, "orders": 1} 1' "a merge and a write to a co-located app table commit together"
-tap_is "$(grep -c 'PREPARE TRANSACTION' "$work/colocated.log")" 0 \
-	"... on one worker, in one local transaction (no two-phase commit)"
+check "a merge and a write to a co-located app table commit together" '{"kept": true, "orders": 1} 1' "$(both)"
+check "... on one worker, in one local transaction (no two-phase commit)" 0 \
+	"$(grep -c 'PREPARE TRANSACTION' "$work/colocated.log")"
 co -c BEGIN -c "INSERT INTO app_orders VALUES ('tx', 2)" -c "SELECT user_metadata.update_user_metadata('tx', '{\"orders\": 2}')" \
 	-c ROLLBACK >/dev/null
-tap_is "$(both)" '{"kept": true, "orders": 1} 1' "a merge and an app write roll back together"
-tap_is "$(state_of co BEGIN "INSERT INTO app_orders VALUES ('tx', 3)" \
-	"SELECT user_metadata.update_user_metadata('tx', '[3]')" COMMIT)|$(both)" '22023|{"kept": true, "orders": 1} 1' \
-	"a merge that fails (22023) takes the app write of its transaction with it"
+check "a merge and an app write roll back together" '{"kept": true, "orders": 1} 1' "$(both)"
+check "a merge that fails (22023) takes the app write of its transaction with it" '22023|{"kept": true, "orders": 1} 1' \
+	"$(state_of co BEGIN "INSERT INTO app_orders VALUES ('tx', 3)" \
+	"SELECT user_metadata.update_user_metadata('tx', '[3]')" COMMIT)|$(both)"
 co -c BEGIN -c "SELECT user_metadata.update_user_metadata('tx', '{\"two\": 1}')" \
 	-c "SELECT user_metadata.update_user_metadata(u, '{\"two\": 1}') FROM unnest(ARRAY[$(users_on w1 1 two),$(users_on w2 1 two)]) u" \
 	-c ROLLBACK >/dev/null
-tap_is "$(co -c "SELECT count(*) FROM user_metadata.user_metadata WHERE metadata ? 'two'")" 0 \
-	"a transaction over users on both workers rolls back on both"
+check "a transaction over users on both workers rolls back on both" 0 \
+	"$(co -c "SELECT count(*) FROM user_metadata.user_metadata WHERE metadata ? 'two'")"
 
 #
 # 4. Concurrency through the coordinator
@@ -243,13 +227,13 @@ $commit
 SQL
 	"$PGBIN/pgbench" -n -h 127.0.0.1 -p "${port[co]}" -U postgres -c $clients -j 2 -t $per_client -D n=0 \
 		-f "$work/add_key.sql" postgres >"$work/pgbench_$user.log" 2>&1 || cat "$work/pgbench_$user.log" >&2
-	tap_is "$(pgbench_processed "$work/pgbench_$user.log")" $((clients * per_client)) \
-		"$clients x $per_client concurrent updates of the $user user through the coordinator: all committed"
-	tap_is "$(co -c "SELECT count(*) FROM generate_series(0, $clients - 1) c, generate_series(1, $per_client) n
-		WHERE NOT user_metadata.get_user_metadata('$user') ? ('c' || c || '_' || n)")" 0 \
-		"$clients x $per_client concurrent updates of the $user user: no key lost"
+	check "$clients x $per_client concurrent updates of the $user user through the coordinator: all committed" $((clients * per_client)) \
+		"$(pgbench_processed "$work/pgbench_$user.log")"
+	check "$clients x $per_client concurrent updates of the $user user: no key lost" 0 \
+		"$(co -c "SELECT count(*) FROM generate_series(0, $clients - 1) c, generate_series(1, $per_client) n
+		WHERE NOT user_metadata.get_user_metadata('$user') ? ('c' || c || '_' || n)")"
 done
-tap_is "$(co -c "SELECT user_metadata.get_user_metadata('hot') -> 'base'")" true "the hot user's earlier keys survive"
+check "the hot user's earlier keys survive" true "$(co -c "SELECT user_metadata.get_user_metadata('hot') -> 'base'")"
 
 #
 # 5. Row-level security through the coordinator
@@ -272,7 +256,7 @@ try() {					# try ROLE SETUP STATEMENT: the statement's rows, or its SQLSTATE; r
 as_alice="SET LOCAL user_metadata.user_id = 'alice_rls'"
 while IFS='|' read -r role setup statement want; do
 	[ -n "$role" ] || continue
-	tap_is "$(try "$role" "$setup" "$statement")" "$want" "RLS through the coordinator: $role, $statement"
+	check "RLS through the coordinator: $role, $statement" "$want" "$(try "$role" "$setup" "$statement")"
 done <<EOF
 app_client|$as_alice|SELECT user_metadata.custom_user_data()|{"own": "alice_rls"}
 app_client|$as_alice|CALL user_metadata.write_custom_user_data('{"k": 1}')|{"k": 1, "own": "alice_rls"}
@@ -294,12 +278,12 @@ um_stranger|$as_alice|SELECT user_metadata.update_user_metadata('alice_rls', '{}
 um_backend|SET LOCAL client_min_messages = warning|SELECT user_metadata.update_user_metadata('bob_rls', '{"b": 1}')|{"b": 1, "own": "bob_rls"}
 um_backend|SET LOCAL client_min_messages = warning|SELECT user_metadata.get_user_metadata('bob_rls')|ERROR 42501
 EOF
-tap_is "$(co -c "SELECT string_agg(metadata::text, ' ' ORDER BY user_id) FROM user_metadata.user_metadata
-	WHERE user_id IN ('alice_rls', 'bob_rls', 'carol_rls')")" '{"own": "alice_rls"} {"own": "bob_rls"}' \
-	"RLS matrix: every attempt rolled back or refused, alice's and bob's documents unchanged, no carol"
-tap_is "$(psql -X -q -At -h 127.0.0.1 -p "${port[co]}" -U um_backend -d postgres \
-	-c "SELECT user_metadata.update_user_metadata('bob_rls', '{\"b\": 1}')" 2>&1)" '{"b": 1, "own": "bob_rls"}' \
-	"a backend role granted update_user_metadata: the delegated call runs on the worker with its rights"
+check "RLS matrix: every attempt rolled back or refused, alice's and bob's documents unchanged, no carol" '{"own": "alice_rls"} {"own": "bob_rls"}' \
+	"$(co -c "SELECT string_agg(metadata::text, ' ' ORDER BY user_id) FROM user_metadata.user_metadata
+	WHERE user_id IN ('alice_rls', 'bob_rls', 'carol_rls')")"
+check "a backend role granted update_user_metadata: the delegated call runs on the worker with its rights" '{"b": 1, "own": "bob_rls"}' \
+	"$(psql -X -q -At -h 127.0.0.1 -p "${port[co]}" -U um_backend -d postgres \
+	-c "SELECT user_metadata.update_user_metadata('bob_rls', '{\"b\": 1}')" 2>&1)"
 
 #
 # 6. merge_trigger on a distributed table; change notifications
@@ -309,13 +293,13 @@ co -c 'CREATE TABLE profiles (user_id text PRIMARY KEY, settings jsonb)' \
 	-c 'SET citus.enable_unsafe_triggers = on' \
 	-c "CREATE TRIGGER profiles_merge BEFORE INSERT OR UPDATE ON profiles
 		FOR EACH ROW EXECUTE FUNCTION user_metadata.merge_trigger('settings')" >/dev/null
-tap_is "$(co -c "INSERT INTO profiles VALUES ('p1', '{\"theme\": \"dark\", \"gone\": null}')" \
+check "merge_trigger on a distributed table merges inserts, updates and upserts on the worker" '{"font": "mono", "size": 12}' \
+	"$(co -c "INSERT INTO profiles VALUES ('p1', '{\"theme\": \"dark\", \"gone\": null}')" \
 	-c "UPDATE profiles SET settings = '{\"font\": \"mono\", \"theme\": null}' WHERE user_id = 'p1'" \
 	-c "INSERT INTO profiles VALUES ('p1', '{\"size\": 12}') ON CONFLICT (user_id) DO UPDATE SET settings = excluded.settings" \
-	-c "SELECT settings FROM profiles WHERE user_id = 'p1'")" '{"font": "mono", "size": 12}' \
-	"merge_trigger on a distributed table merges inserts, updates and upserts on the worker"
-tap_is "$(state_of co "UPDATE profiles SET settings = '[1]' WHERE user_id = 'p1'")|$(co -c "SELECT settings FROM profiles")" \
-	'22023|{"font": "mono", "size": 12}' "merge_trigger on a distributed table: a non-object is refused with 22023"
+	-c "SELECT settings FROM profiles WHERE user_id = 'p1'")"
+check "merge_trigger on a distributed table: a non-object is refused with 22023" \
+	'22023|{"font": "mono", "size": 12}' "$(state_of co "UPDATE profiles SET settings = '[1]' WHERE user_id = 'p1'")|$(co -c "SELECT settings FROM profiles")"
 
 n_node=$(node_of n1)
 cat >"$work/write_n1.sh" <<SH
@@ -326,18 +310,18 @@ heard() {				# heard NODE: notifications a listener on NODE receives for one wri
 	on "$1" -c 'LISTEN user_metadata' -c "\\! bash $work/write_n1.sh" -c 'SELECT 1' 2>&1 |
 		grep -c 'Asynchronous notification "user_metadata" with payload "{"app_id": "public", "user_id": "n1"}"'
 }
-tap_is "$(heard "$n_node")" 1 "a change notification is sent on the worker holding the user (listener there hears it once)"
-tap_is "$(heard co)" 0 "... and not on the coordinator"
+check "a change notification is sent on the worker holding the user (listener there hears it once)" 1 "$(heard "$n_node")"
+check "... and not on the coordinator" 0 "$(heard co)"
 a_user=$(users_on w1 1 nt)
 b_user=$(users_on w2 1 nt)
-tap_is "$(state_of co BEGIN 'SET LOCAL user_metadata.notify = on' \
+check "with notify on, a transaction writing users on two workers fails at COMMIT (0A000) and stores nothing" "0A000|0" \
+	"$(state_of co BEGIN 'SET LOCAL user_metadata.notify = on' \
 	"SELECT user_metadata.update_user_metadata($a_user, '{\"y\": 1}')" \
 	"SELECT user_metadata.update_user_metadata($b_user, '{\"y\": 1}')" COMMIT)|$(co -c "SELECT count(*)
-	FROM user_metadata.user_metadata WHERE user_id IN ($a_user, $b_user)")" "0A000|0" \
-	"with notify on, a transaction writing users on two workers fails at COMMIT (0A000) and stores nothing"
-tap_is "$(state_of co BEGIN "SELECT user_metadata.update_user_metadata($a_user, '{\"y\": 1}')" \
-	"SELECT user_metadata.update_user_metadata($b_user, '{\"y\": 1}')" COMMIT)" 00000 \
-	"with notify off the same transaction commits (two-phase)"
+	FROM user_metadata.user_metadata WHERE user_id IN ($a_user, $b_user)")"
+check "with notify off the same transaction commits (two-phase)" 00000 \
+	"$(state_of co BEGIN "SELECT user_metadata.update_user_metadata($a_user, '{\"y\": 1}')" \
+	"SELECT user_metadata.update_user_metadata($b_user, '{\"y\": 1}')" COMMIT)"
 
 #
 # 7. A third worker and a rebalance while writes run
@@ -360,23 +344,23 @@ co -c "SELECT citus_add_node('127.0.0.1', ${port[w3]})" >/dev/null &&
 rc=$?
 rebalance_s=$((SECONDS - started))
 wait "$writer"
-tap_is "$rc" 0 "citus_add_node and rebalance_table_shards (logical replication) while pgbench writes ($rebalance_s s)"
+check "citus_add_node and rebalance_table_shards (logical replication) while pgbench writes ($rebalance_s s)" 0 "$rc"
 um_log "rebalance: $rebalance_s s; writes $(grep -E '^(latency average|tps)' "$work/pgbench_rebalance.log" | paste -sd ' ')"
-tap_is "$(co -c "SELECT count(*) FROM pg_dist_placement p JOIN pg_dist_node n USING (groupid)
+check "the new worker holds shards of the store" 1 \
+	"$(co -c "SELECT count(*) FROM pg_dist_placement p JOIN pg_dist_node n USING (groupid)
 	JOIN pg_dist_shard s USING (shardid) WHERE n.nodeport = ${port[w3]}
-	AND s.logicalrelid = 'user_metadata.user_metadata'::regclass" | awk '{ print ($1 > 0) }')" 1 \
-	"the new worker holds shards of the store"
-tap_is "$(pgbench_processed "$work/pgbench_rebalance.log")" $((rb_clients * rb_per_client)) \
-	"every write made during the rebalance committed ($((rb_clients * rb_per_client)))"
-tap_is "$(co -c "SELECT count(*) || ' ' || count(DISTINCT (app_id, user_id)) FROM user_metadata.user_metadata")" \
+	AND s.logicalrelid = 'user_metadata.user_metadata'::regclass" | awk '{ print ($1 > 0) }')"
+check "every write made during the rebalance committed ($((rb_clients * rb_per_client)))" $((rb_clients * rb_per_client)) \
+	"$(pgbench_processed "$work/pgbench_rebalance.log")"
+check "after the rebalance: as many rows as before, none duplicated" \
 	"$(co -c "SELECT count(*) || ' ' || count(*) FROM rb_before")" \
-	"after the rebalance: as many rows as before, none duplicated"
-tap_is "$(co -c "SELECT count(*) FROM generate_series(0, $rb_clients - 1) c, generate_series(1, $rb_per_client) n
-	WHERE NOT user_metadata.get_user_metadata('rb' || (1 + (c * 997 + n) % $rb_users)) ? ('c' || c || '_' || n)")" 0 \
-	"after the rebalance: no key written during it lost"
-tap_is "$(co -c "SELECT count(*) FROM rb_before b JOIN user_metadata.user_metadata m USING (app_id, user_id)
-	WHERE m.created_at <> b.created_at OR NOT m.metadata @> b.metadata")" 0 \
-	"after the rebalance: every earlier document and created_at kept"
+	"$(co -c "SELECT count(*) || ' ' || count(DISTINCT (app_id, user_id)) FROM user_metadata.user_metadata")"
+check "after the rebalance: no key written during it lost" 0 \
+	"$(co -c "SELECT count(*) FROM generate_series(0, $rb_clients - 1) c, generate_series(1, $rb_per_client) n
+	WHERE NOT user_metadata.get_user_metadata('rb' || (1 + (c * 997 + n) % $rb_users)) ? ('c' || c || '_' || n)")"
+check "after the rebalance: every earlier document and created_at kept" 0 \
+	"$(co -c "SELECT count(*) FROM rb_before b JOIN user_metadata.user_metadata m USING (app_id, user_id)
+	WHERE m.created_at <> b.created_at OR NOT m.metadata @> b.metadata")"
 # the moved shards' old copies are dropped by deferred clean-up; do it now
 co -c 'CALL citus_cleanup_orphaned_resources()' >/dev/null
 shard_rows() {			# shard_rows NODE: rows in the store's shards on NODE (not through Citus)
@@ -385,13 +369,13 @@ shard_rows() {			# shard_rows NODE: rows in the store's shards on NODE (not thro
 		FROM pg_class WHERE relnamespace = 'user_metadata'::regnamespace AND relkind = 'r'
 		AND relname ~ '^user_metadata_[0-9]+$'"
 }
-tap_is "$(($(for n in w1 w2 w3; do shard_rows "$n"; done | paste -sd +)))" \
+check "the workers' shards hold each row once (rows in the shards of w1, w2, w3 add up to the total)" \
 	"$(co -c "SELECT count(*) FROM user_metadata.user_metadata")" \
-	"the workers' shards hold each row once (rows in the shards of w1, w2, w3 add up to the total)"
+	"$(($(for n in w1 w2 w3; do shard_rows "$n"; done | paste -sd +)))"
 w3_user=$(users_on w3 1 rb)
-tap_is "$(co -c 'SET citus.log_remote_commands = on' -c BEGIN -c "SELECT user_metadata.update_user_metadata($w3_user, '{\"w3\": 1}')" \
-	-c COMMIT 2>&1 | grep -c "on server postgres@127.0.0.1:${port[w3]}" | awk '{ print ($1 > 0) }')" 1 \
-	"calls for a user moved to the new worker are delegated there"
+check "calls for a user moved to the new worker are delegated there" 1 \
+	"$(co -c 'SET citus.log_remote_commands = on' -c BEGIN -c "SELECT user_metadata.update_user_metadata($w3_user, '{\"w3\": 1}')" \
+	-c COMMIT 2>&1 | grep -c "on server postgres@127.0.0.1:${port[w3]}" | awk '{ print ($1 > 0) }')"
 
 #
 # 8. A worker stopped, then started again
@@ -407,27 +391,27 @@ outage() {				# outage LABEL STATEMENT-FORMAT USERS: SQLSTATEs of STATEMENT for 
 		-c "SELECT string_agg(s || 'x' || n, ' ' ORDER BY s) FROM (SELECT s, count(*) n FROM (
 			SELECT pg_temp.try(format('$2', u)) s FROM unnest(ARRAY[$3]) u) t GROUP BY s) c"
 }
-tap_is "$(outage r 'SELECT user_metadata.get_user_metadata(%L)' "$down_users")" "08006x20" \
-	"w2 down: reads of 20 of its users fail with 08006"
-tap_is "$(outage w "SELECT user_metadata.update_user_metadata(%L, ''{\"outage\": true}'')" "$down_users")" "08006x20" \
-	"w2 down: writes to 20 of its users fail with 08006"
-tap_is "$(outage r 'SELECT user_metadata.get_user_metadata(%L)' "$up_users")" "00000x20" \
-	"w2 down: reads of 20 users on w1 and w3 work"
-tap_is "$(outage w "SELECT user_metadata.update_user_metadata(%L, ''{\"outage\": true}'')" "$up_users")" "00000x20" \
-	"w2 down: writes to 20 users on w1 and w3 work"
-tap_is "$(state_of co "SELECT user_metadata.find_users('{}')")" 08006 "w2 down: find_users, which needs every shard, fails with 08006"
-tap_is "$(state_of co "SELECT count(*) FROM user_metadata.get_user_metadata_bulk(ARRAY[$up_users])")|$(state_of co \
-	"SELECT count(*) FROM user_metadata.get_user_metadata_bulk(ARRAY[$up_users, $down_users])")" "00000|08006" \
-	"w2 down: a bulk read of users on w1 and w3 works (only their shards are asked); with w2's users, 08006"
+check "w2 down: reads of 20 of its users fail with 08006" "08006x20" \
+	"$(outage r 'SELECT user_metadata.get_user_metadata(%L)' "$down_users")"
+check "w2 down: writes to 20 of its users fail with 08006" "08006x20" \
+	"$(outage w "SELECT user_metadata.update_user_metadata(%L, ''{\"outage\": true}'')" "$down_users")"
+check "w2 down: reads of 20 users on w1 and w3 work" "00000x20" \
+	"$(outage r 'SELECT user_metadata.get_user_metadata(%L)' "$up_users")"
+check "w2 down: writes to 20 users on w1 and w3 work" "00000x20" \
+	"$(outage w "SELECT user_metadata.update_user_metadata(%L, ''{\"outage\": true}'')" "$up_users")"
+check "w2 down: find_users, which needs every shard, fails with 08006" 08006 "$(state_of co "SELECT user_metadata.find_users('{}')")"
+check "w2 down: a bulk read of users on w1 and w3 works (only their shards are asked); with w2's users, 08006" "00000|08006" \
+	"$(state_of co "SELECT count(*) FROM user_metadata.get_user_metadata_bulk(ARRAY[$up_users])")|$(state_of co \
+	"SELECT count(*) FROM user_metadata.get_user_metadata_bulk(ARRAY[$up_users, $down_users])")"
 um_log "starting worker w2"
 runuser -u postgres -- "$PGBIN/pg_ctl" -D "$w2_DIR/data" -l "$w2_DIR/server.log" -w -t 60 restart >/dev/null 2>&1
-tap_is "$(outage r "SELECT user_metadata.update_user_metadata(%L, ''{\"back\": true}'')" "$down_users")" "00000x20" \
-	"w2 back: its users can be written again"
-tap_is "$(co -c "SELECT count(*) FROM outage_before b FULL JOIN user_metadata.user_metadata m USING (app_id, user_id)
+check "w2 back: its users can be written again" "00000x20" \
+	"$(outage r "SELECT user_metadata.update_user_metadata(%L, ''{\"back\": true}'')" "$down_users")"
+check "w2 back: nothing lost or added; only the outage writes to w1/w3 users and the later writes changed documents" 0 \
+	"$(co -c "SELECT count(*) FROM outage_before b FULL JOIN user_metadata.user_metadata m USING (app_id, user_id)
 	WHERE b.metadata IS NULL OR m.metadata IS NULL OR m.metadata - 'outage' - 'back' <> b.metadata
 		OR (m.metadata ? 'outage') <> (app_id = 'public' AND user_id IN ($up_users))
-		OR (m.metadata ? 'back') <> (app_id = 'public' AND user_id IN ($down_users))")" 0 \
-	"w2 back: nothing lost or added; only the outage writes to w1/w3 users and the later writes changed documents"
-tap_is "$(state_of co "SELECT count(*) FROM user_metadata.find_users('{}')")" 00000 "w2 back: find_users works again"
+		OR (m.metadata ? 'back') <> (app_id = 'public' AND user_id IN ($down_users))")"
+check "w2 back: find_users works again" 00000 "$(state_of co "SELECT count(*) FROM user_metadata.find_users('{}')")"
 
-rel_done
+checks_done
