@@ -10,9 +10,10 @@
  * at its null flag: a NULL user id, literal or bound parameter, crashes the
  * backend and with it the whole server.  This hook runs before Citus's
  * planner (user_metadata comes after citus in shared_preload_libraries) and
- * raises the error the function itself raises for a NULL user id (22004).
- * Only statements of the shapes Citus delegates are inspected, and the
- * catalog is consulted only for a top-level function call.
+ * raises the error the function itself raises for a NULL user id (22004),
+ * in databases that have Citus.  Only statements of the shapes Citus
+ * delegates are inspected, and the catalog is consulted only for a
+ * top-level function call.
  *
  * src/citus_guard.c
  *
@@ -23,6 +24,7 @@
 #include "access/htup_details.h"
 #include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
+#include "commands/extension.h"
 #include "nodes/nodeFuncs.h"
 #include "nodes/params.h"
 #include "optimizer/optimizer.h"
@@ -96,7 +98,8 @@ check_call(Node *expr, ParamListInfo params)
 	call = (FuncExpr *) expr;
 	if (call->args == NIL || !is_per_user_admin_function(call->funcid))
 		return;
-	if (argument_is_null(linitial(call->args), params))
+	/* without Citus the function reports the NULL itself, when it runs */
+	if (argument_is_null(linitial(call->args), params) && OidIsValid(get_extension_oid("citus", true)))
 		um_null_id("user_id");
 }
 
