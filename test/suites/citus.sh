@@ -312,6 +312,10 @@ heard() {				# heard NODE: notifications a listener on NODE receives for one wri
 }
 check "a change notification is sent on the worker holding the user (listener there hears it once)" 1 "$(heard "$n_node")"
 check "... and not on the coordinator" 0 "$(heard co)"
+check "ALTER DATABASE ... SET user_metadata.notify on the coordinator reaches the workers" "on on" \
+	"$(co -c 'ALTER DATABASE postgres SET user_metadata.notify = on' >/dev/null
+	   for n in w1 w2; do on "$n" -c 'SHOW user_metadata.notify'; done | paste -sd ' ')"
+co -c 'ALTER DATABASE postgres RESET user_metadata.notify' >/dev/null
 a_user=$(users_on w1 1 nt)
 b_user=$(users_on w2 1 nt)
 check "with notify on, a transaction writing users on two workers fails at COMMIT (0A000) and stores nothing" "0A000|0" \
