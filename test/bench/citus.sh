@@ -217,7 +217,7 @@ col() { cut -d' ' -f"$2" "$work/$1" | median; }
 	echo "### Citus, PL/Proxy and one node; calls over a slower network"
 	echo
 	echo "\`$command_line\` on $(date -u +%Y-%m-%d): PostgreSQL $("$PGBIN/postgres" -V | awk '{ print $3 }'),"
-	echo "Citus $(sql "$co_PORT" um_citus -c "SELECT extversion FROM pg_extension WHERE extname = 'citus'"),"
+	echo "Citus $(sql "$co_PORT" um_citus -c "SELECT split_part(citus_version(), ' ', 2)"),"
 	echo "PL/Proxy $(dpkg-query -W -f='${Version}' postgresql-15-plproxy 2>/dev/null | cut -d- -f1), $(nproc) cores."
 	echo "Three instances (fsync off) on this one machine: the Citus coordinator (which also holds the PL/Proxy"
 	echo "proxy database), worker 1 (which also holds the single-node database and PL/Proxy partition 0)"
