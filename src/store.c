@@ -127,9 +127,10 @@ static SPIPlanPtr plans[NUM_STATEMENTS];
 /*
  * Connect to SPI and run one statement, preparing it on first use with a
  * generic plan: its parameters never change the best plan.  Not with Citus,
- * which routes a statement by its parameters' values (custom plans).  The search
- * path is pinned as a function's SET clause would pin it, so that triggers
- * a DBA added may still set their own.  The caller calls SPI_finish.
+ * which routes a statement by its parameters' values (custom plans).  The
+ * search path is pinned as a function's SET clause would pin it, so that
+ * triggers a DBA added may still set their own.  The caller calls
+ * SPI_finish.
  */
 static void
 run_statement(StoreStatement stmt, Datum *values, bool read_only)
