@@ -103,12 +103,14 @@ check "and writes it with write_custom_user_data, granted that alone" '{"mine": 
 		-c 'CALL user_metadata.write_custom_user_data($${"wrote": true}$$)')"
 sql "$A_PORT" um_proxy -c "SELECT user_metadata.clear_user_metadata('client')" >/dev/null
 
-# functions DB: every function of schema user_metadata but the triggers',
+# functions DB: every function of schema user_metadata but the triggers'
+# and distribute_on_citus (the store's own distribution, not an API call),
 # with its kind, arguments (defaults included) and result
 functions() {
 	sql "$A_PORT" "$1" -c "SELECT prokind::text || ' ' || oid::regproc || '(' || pg_get_function_arguments(oid) || ') '
 		|| coalesce(pg_get_function_result(oid), '') FROM pg_proc
-		WHERE pronamespace = 'user_metadata'::regnamespace AND prorettype <> 'trigger'::regtype ORDER BY 1"
+		WHERE pronamespace = 'user_metadata'::regnamespace AND prorettype <> 'trigger'::regtype
+		AND proname <> 'distribute_on_citus' ORDER BY 1"
 }
 functions um_direct >"$work/functions.store"
 functions um_proxy >"$work/functions.proxy"
