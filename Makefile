@@ -16,7 +16,8 @@ OBJS = \
 	src/identity.o \
 	src/custom_user_data.o \
 	src/merge_trigger.o \
-	src/notify.o
+	src/notify.o \
+	src/ejson.o
 
 DATA = \
 	sql/user_metadata--1.0.sql \

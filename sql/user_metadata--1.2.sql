@@ -248,3 +248,13 @@ REVOKE ALL ON FUNCTION user_metadata.notify_change() FROM PUBLIC;
 CREATE TRIGGER notify_change
 	AFTER INSERT OR UPDATE OR DELETE ON user_metadata.user_metadata
 	FOR EACH ROW EXECUTE FUNCTION user_metadata.notify_change();
+
+-- Moving in: Atlas App Services and SuperTokens imports, bulk writes
+
+CREATE FUNCTION user_metadata.from_ejson(doc jsonb)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'from_ejson'
+LANGUAGE C IMMUTABLE PARALLEL SAFE STRICT;
+
+COMMENT ON FUNCTION user_metadata.from_ejson(jsonb) IS
+'MongoDB Extended JSON (relaxed or canonical) to plain JSON: $oid to its hex string, $date to an ISO 8601 UTC string, number wrappers to exact numbers';
