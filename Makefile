@@ -17,7 +17,8 @@ OBJS = \
 	src/custom_user_data.o \
 	src/merge_trigger.o \
 	src/notify.o \
-	src/ejson.o
+	src/ejson.o \
+	src/bulk_write.o
 
 DATA = \
 	sql/user_metadata--1.0.sql \

@@ -42,6 +42,7 @@ typedef enum StoreStatement
 	STMT_GET,
 	STMT_UPDATE,
 	STMT_SET,
+	STMT_INSERT,
 	STMT_CLEAR,
 	STMT_GET_BULK,
 	STMT_FIND,
@@ -78,6 +79,12 @@ static const StatementDef statements[NUM_STATEMENTS] = {
 		" SET metadata = excluded.metadata"
 		" RETURNING metadata",
 		3, {TEXTOID, TEXTOID, JSONBOID}, SPI_OK_INSERT_RETURNING
+	},
+	[STMT_INSERT] = {
+		"INSERT INTO user_metadata.user_metadata (app_id, user_id, metadata)"
+		" VALUES ($1, $2, $3)"
+		" ON CONFLICT (app_id, user_id) DO NOTHING",
+		3, {TEXTOID, TEXTOID, JSONBOID}, SPI_OK_INSERT
 	},
 	[STMT_CLEAR] = {
 		"DELETE FROM user_metadata.user_metadata"
@@ -206,6 +213,28 @@ um_store_update(text *app_id, text *user_id, Jsonb *patch)
 	return write_document(STMT_UPDATE, app_id, user_id, patch);
 }
 
+Jsonb *
+um_store_set(text *app_id, text *user_id, Jsonb *document)
+{
+	return write_document(STMT_SET, app_id, user_id, document);
+}
+
+bool
+um_store_insert(text *app_id, text *user_id, Jsonb *document)
+{
+	Datum		values[3];
+	bool		inserted;
+
+	values[0] = PointerGetDatum(app_id);
+	values[1] = PointerGetDatum(user_id);
+	values[2] = JsonbPGetDatum(document);
+
+	run_statement(STMT_INSERT, values, false);
+	inserted = SPI_processed == 1;
+	SPI_finish();
+	return inserted;
+}
+
 /*
  * An admin API call whose result set is the rows of one statement; the
  * statement's $1 is the app id
@@ -279,7 +308,7 @@ set_user_metadata(PG_FUNCTION_ARGS)
 	Jsonb	   *result;
 
 	um_admin_begin(fcinfo, app_id, &sw);
-	result = write_document(STMT_SET, app_id, user_id, metadata);
+	result = um_store_set(app_id, user_id, metadata);
 	um_admin_end(&sw);
 	PG_RETURN_JSONB_P(result);
 }

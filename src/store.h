@@ -25,4 +25,10 @@ extern Jsonb *um_store_get(text *app_id, text *user_id);
 /* Merge patch, a JSON object, into one user's document and return the result */
 extern Jsonb *um_store_update(text *app_id, text *user_id, Jsonb *patch);
 
+/* Replace one user's document with document, a JSON object, and return it */
+extern Jsonb *um_store_set(text *app_id, text *user_id, Jsonb *document);
+
+/* Store document for a user that has none; false when one was stored */
+extern bool um_store_insert(text *app_id, text *user_id, Jsonb *document);
+
 #endif							/* STORE_H */
