@@ -113,7 +113,9 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-	DROP TABLE IF EXISTS pg_temp.user_metadata_import;
+	IF pg_catalog.to_regclass('pg_temp.user_metadata_import'::text) IS NOT NULL THEN
+		DROP TABLE pg_temp.user_metadata_import;
+	END IF;
 	-- one row per source row: its number, the user, the plain document, and
 	-- what became of it (NULL while it is to be imported)
 	CREATE TEMPORARY TABLE user_metadata_import (
@@ -149,15 +151,16 @@ $$;
 -- Rows of pg_temp.user_metadata_import that cannot be imported become
 -- outcome 'bad' (with the reason), later rows of a user 'duplicate'; unless
 -- skip_bad, any bad row raises 22P02 and nothing is written; then the other
--- rows are written with on_conflict's rule.  Returns the number of users
--- kept under 'keep'.
-CREATE FUNCTION user_metadata.import_finish(on_conflict text, skip_bad boolean)
+-- rows are written with on_conflict's rule.  Messages call rows what
+-- (line, row).  Returns the number of users kept under 'keep'.
+CREATE FUNCTION user_metadata.import_finish(on_conflict text, skip_bad boolean, what text)
 RETURNS bigint
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-	max_bytes bigint := pg_catalog.current_setting('user_metadata.max_document_bytes'::text)::pg_catalog.int8;
+	max_bytes bigint := (SELECT s.setting::pg_catalog.int8 FROM pg_catalog.pg_settings s
+						 WHERE s.name = 'user_metadata.max_document_bytes'::text);
 	bad bigint;
 	sample text;
 	app text;
@@ -178,22 +181,24 @@ BEGIN
 			OR user_id IS NULL OR pg_catalog.octet_length(user_id) NOT BETWEEN 1 AND 512
 			OR (max_bytes > 0 AND pg_catalog.pg_column_size(user_metadata.jsonb_merge(NULL::jsonb, document)) > max_bytes));
 
-	SELECT pg_catalog.count(*), pg_catalog.string_agg(pg_catalog.format('row %s: %s'::text, s.line, s.detail), '; '::text)
+	SELECT pg_catalog.count(*), pg_catalog.string_agg(pg_catalog.format('%s %s%s: %s'::text, what, s.line,
+				CASE WHEN s.user_id IS NOT NULL THEN pg_catalog.format(' (app %s, user %s)'::text, s.app_id, s.user_id) END,
+				pg_catalog.rtrim(s.detail, '.'::text)), '; '::text)
 		INTO bad, sample
-		FROM (SELECT i.line, i.detail FROM pg_temp.user_metadata_import i
+		FROM (SELECT i.line, i.app_id, i.user_id, i.detail FROM pg_temp.user_metadata_import i
 			  WHERE i.outcome = 'bad'::text ORDER BY i.line LIMIT 20) s;
 	IF sample IS NOT NULL AND NOT skip_bad THEN
 		SELECT pg_catalog.count(*) INTO bad FROM pg_temp.user_metadata_import i WHERE i.outcome = 'bad'::text;
 		RAISE EXCEPTION USING ERRCODE = 'invalid_text_representation',
 			MESSAGE = pg_catalog.format('%s bad rows in the import; nothing was imported'::text, bad),
-			DETAIL = sample || CASE WHEN bad > 20 THEN '; ...'::text ELSE '.'::text END,
+			DETAIL = sample || CASE WHEN bad > 20 THEN '; and more.'::text ELSE '.'::text END,
 			HINT = 'Fix those rows, or pass skip_bad => true to import the others and report these.';
 	END IF;
 
 	-- the first row of a user wins, one with a string id before an ObjectId
 	UPDATE pg_temp.user_metadata_import i
 		SET outcome = 'duplicate'::text,
-			detail = pg_catalog.format('user %s is imported from row %s'::text, d.user_id, d.winner)
+			detail = pg_catalog.format('user %s is imported from %s %s'::text, d.user_id, what, d.winner)
 		FROM (SELECT s.line, s.user_id, pg_catalog.row_number() OVER w AS rank,
 					 pg_catalog.first_value(s.line) OVER w AS winner
 			  FROM pg_temp.user_metadata_import s WHERE s.outcome IS NULL
@@ -264,7 +269,7 @@ LANGUAGE sql IMMUTABLE
 AS $$
 	SELECT $1, $3,
 		CASE WHEN t.ok THEN t.plain OPERATOR(pg_catalog.->>) $4 END,
-		pg_catalog.jsonb_typeof(t.raw OPERATOR(pg_catalog.->) $4) OPERATOR(pg_catalog.=) 'string'::text,
+		COALESCE(pg_catalog.jsonb_typeof(t.raw OPERATOR(pg_catalog.->) $4) OPERATOR(pg_catalog.=) 'string'::text, false),
 		t.plain,
 		CASE WHEN NOT t.ok THEN 'bad'::text END,
 		CASE WHEN pg_catalog.jsonb_typeof(t.raw) OPERATOR(pg_catalog.<>) 'object'::text
@@ -274,11 +279,11 @@ AS $$
 			 WHEN NOT t.ok
 				THEN pg_catalog.format('the user id field %s is neither a string nor an ObjectId'::text, pg_catalog.to_json($4)) END
 	FROM (SELECT r.raw, user_metadata.from_ejson(r.raw) AS plain,
-				 pg_catalog.jsonb_typeof(r.raw) OPERATOR(pg_catalog.=) 'object'::text
+				 COALESCE(pg_catalog.jsonb_typeof(r.raw) OPERATOR(pg_catalog.=) 'object'::text
 				 AND (pg_catalog.jsonb_typeof(r.raw OPERATOR(pg_catalog.->) $4) OPERATOR(pg_catalog.=) 'string'::text
 					  OR (r.raw OPERATOR(pg_catalog.->) $4 OPERATOR(pg_catalog.?) '$oid'::text
 						  AND pg_catalog.jsonb_typeof(user_metadata.from_ejson(r.raw OPERATOR(pg_catalog.->) $4))
-							  OPERATOR(pg_catalog.=) 'string'::text)) AS ok
+							  OPERATOR(pg_catalog.=) 'string'::text)), false) AS ok
 		  FROM (SELECT $2::pg_catalog.jsonb AS raw) r) t
 $$;
 
@@ -317,11 +322,11 @@ BEGIN
 			EXCEPTION WHEN data_exception THEN
 				GET STACKED DIAGNOSTICS message = MESSAGE_TEXT, reason = PG_EXCEPTION_DETAIL;
 				INSERT INTO pg_temp.user_metadata_import (line, app_id, outcome, detail)
-					VALUES (r.line, app_id, 'bad'::text, message || pg_catalog.coalesce(': '::text || reason, ''::text));
+					VALUES (r.line, app_id, 'bad'::text, CASE WHEN reason = ''::text THEN message ELSE message || ': '::text || reason END);
 			END;
 		END LOOP;
 	END;
-	kept := user_metadata.import_finish(on_conflict, skip_bad);
+	kept := user_metadata.import_finish(on_conflict, skip_bad, 'line'::text);
 	RETURN QUERY SELECT p.line, p.user_id, p.outcome, p.detail FROM user_metadata.import_report(kept) p;
 END
 $$;
@@ -369,11 +374,11 @@ BEGIN
 				GET STACKED DIAGNOSTICS message = MESSAGE_TEXT, reason = PG_EXCEPTION_DETAIL;
 				INSERT INTO pg_temp.user_metadata_import (line, app_id, user_id, outcome, detail)
 					VALUES (r.line, r.app_id, r.user_id, 'bad'::text,
-							message || pg_catalog.coalesce(': '::text || reason, ''::text));
+							CASE WHEN reason = ''::text THEN message ELSE message || ': '::text || reason END);
 			END;
 		END LOOP;
 	END;
-	kept := user_metadata.import_finish(on_conflict, skip_bad);
+	kept := user_metadata.import_finish(on_conflict, skip_bad, 'row'::text);
 	RETURN QUERY SELECT p.app_id, p.user_id, p.outcome, p.detail FROM user_metadata.import_report(kept) p;
 END
 $$;
@@ -384,7 +389,7 @@ COMMENT ON FUNCTION user_metadata.import_supertokens(regclass, text, boolean) IS
 'import a SuperTokens user_metadata table (app_id, user_id, user_metadata text); returns the rows not imported and a summary';
 COMMENT ON FUNCTION user_metadata.import_prepare() IS 'internal: creates the import work table';
 COMMENT ON FUNCTION user_metadata.import_write(text[], jsonb[], text, text) IS 'internal: one batch of an import';
-COMMENT ON FUNCTION user_metadata.import_finish(text, boolean) IS 'internal: checks, de-duplicates and writes an import';
+COMMENT ON FUNCTION user_metadata.import_finish(text, boolean, text) IS 'internal: checks, de-duplicates and writes an import';
 COMMENT ON FUNCTION user_metadata.import_check(text, boolean) IS 'internal: checks an import''s arguments';
 COMMENT ON FUNCTION user_metadata.import_report(bigint) IS 'internal: the report of an import';
 COMMENT ON FUNCTION user_metadata.import_atlas_line(bigint, text, text, text) IS 'internal: one line of a mongoexport file';
@@ -396,7 +401,7 @@ REVOKE ALL ON FUNCTION
 	user_metadata.import_supertokens(regclass, text, boolean),
 	user_metadata.import_prepare(),
 	user_metadata.import_write(text[], jsonb[], text, text),
-	user_metadata.import_finish(text, boolean),
+	user_metadata.import_finish(text, boolean, text),
 	user_metadata.import_check(text, boolean),
 	user_metadata.import_report(bigint),
 	user_metadata.import_atlas_line(bigint, text, text, text),
