@@ -20,6 +20,9 @@ OBJS = \
 	src/ejson.o \
 	src/bulk_write.o
 
+# the Atlas App Services import command (README, Moving in)
+SCRIPTS = src/user_metadata_import_atlas
+
 DATA = \
 	sql/user_metadata--1.0.sql \
 	sql/user_metadata--1.0--1.1.sql \

@@ -284,7 +284,8 @@ AS $$
 					  OR (r.raw OPERATOR(pg_catalog.->) $4 OPERATOR(pg_catalog.?) '$oid'::text
 						  AND pg_catalog.jsonb_typeof(user_metadata.from_ejson(r.raw OPERATOR(pg_catalog.->) $4))
 							  OPERATOR(pg_catalog.=) 'string'::text)), false) AS ok
-		  FROM (SELECT $2::pg_catalog.jsonb AS raw) r) t
+		  -- OFFSET 0: parse and convert once, not once per reference
+		  FROM (SELECT $2::pg_catalog.jsonb AS raw OFFSET 0) r OFFSET 0) t
 $$;
 
 -- Atlas App Services custom user data, one document per row of source
@@ -341,7 +342,7 @@ AS $$
 		CASE WHEN d.doc IS NULL THEN 'user_metadata is NULL'::text
 			 WHEN pg_catalog.jsonb_typeof(d.doc) OPERATOR(pg_catalog.<>) 'object'::text
 				THEN pg_catalog.format('user_metadata is a JSON %s, not an object'::text, pg_catalog.jsonb_typeof(d.doc)) END
-	FROM (SELECT $4::pg_catalog.jsonb AS doc) d
+	FROM (SELECT $4::pg_catalog.jsonb AS doc OFFSET 0) d
 $$;
 
 -- A SuperTokens user_metadata table (app_id, user_id, user_metadata text)

@@ -12,7 +12,7 @@
 
 #include "utils/jsonb.h"
 
-/* A single-user write of the store; false when it stored nothing */
-typedef bool (*BulkWriter) (text *app_id, text *user_id, Jsonb *document);
+/* A single-user write of the store: um_store_update or um_store_set */
+typedef Jsonb *(*BulkWriter) (text *app_id, text *user_id, Jsonb *document);
 
 #endif							/* BULK_WRITE_H */

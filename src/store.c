@@ -42,7 +42,8 @@ typedef enum StoreStatement
 	STMT_GET,
 	STMT_UPDATE,
 	STMT_SET,
-	STMT_INSERT,
+	STMT_SET_BULK,
+	STMT_INSERT_BULK,
 	STMT_CLEAR,
 	STMT_GET_BULK,
 	STMT_FIND,
@@ -80,11 +81,21 @@ static const StatementDef statements[NUM_STATEMENTS] = {
 		" RETURNING metadata",
 		3, {TEXTOID, TEXTOID, JSONBOID}, SPI_OK_INSERT_RETURNING
 	},
-	[STMT_INSERT] = {
+	/* the bulk writes: one row per element, in order, no id twice */
+	[STMT_SET_BULK] = {
+		"INSERT INTO user_metadata.user_metadata AS t (app_id, user_id, metadata)"
+		" SELECT $1, u.id, u.doc"
+		" FROM ROWS FROM (pg_catalog.unnest($2), pg_catalog.unnest($3)) AS u (id, doc)"
+		" ON CONFLICT (app_id, user_id) DO UPDATE"
+		" SET metadata = excluded.metadata",
+		3, {TEXTOID, TEXTARRAYOID, JSONBARRAYOID}, SPI_OK_INSERT
+	},
+	[STMT_INSERT_BULK] = {
 		"INSERT INTO user_metadata.user_metadata (app_id, user_id, metadata)"
-		" VALUES ($1, $2, $3)"
+		" SELECT $1, u.id, u.doc"
+		" FROM ROWS FROM (pg_catalog.unnest($2), pg_catalog.unnest($3)) AS u (id, doc)"
 		" ON CONFLICT (app_id, user_id) DO NOTHING",
-		3, {TEXTOID, TEXTOID, JSONBOID}, SPI_OK_INSERT
+		3, {TEXTOID, TEXTARRAYOID, JSONBARRAYOID}, SPI_OK_INSERT
 	},
 	[STMT_CLEAR] = {
 		"DELETE FROM user_metadata.user_metadata"
@@ -219,20 +230,33 @@ um_store_set(text *app_id, text *user_id, Jsonb *document)
 	return write_document(STMT_SET, app_id, user_id, document);
 }
 
-bool
-um_store_insert(text *app_id, text *user_id, Jsonb *document)
+/* Run a bulk write statement; returns the number of rows it stored */
+static uint64
+write_documents(StoreStatement stmt, text *app_id, ArrayType *user_ids, ArrayType *documents)
 {
 	Datum		values[3];
-	bool		inserted;
+	uint64		stored;
 
 	values[0] = PointerGetDatum(app_id);
-	values[1] = PointerGetDatum(user_id);
-	values[2] = JsonbPGetDatum(document);
+	values[1] = PointerGetDatum(user_ids);
+	values[2] = PointerGetDatum(documents);
 
-	run_statement(STMT_INSERT, values, false);
-	inserted = SPI_processed == 1;
+	run_statement(stmt, values, false);
+	stored = SPI_processed;
 	SPI_finish();
-	return inserted;
+	return stored;
+}
+
+uint64
+um_store_set_many(text *app_id, ArrayType *user_ids, ArrayType *documents)
+{
+	return write_documents(STMT_SET_BULK, app_id, user_ids, documents);
+}
+
+uint64
+um_store_insert_many(text *app_id, ArrayType *user_ids, ArrayType *documents)
+{
+	return write_documents(STMT_INSERT_BULK, app_id, user_ids, documents);
 }
 
 /*
