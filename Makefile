@@ -32,7 +32,7 @@ DATA = \
 	sql/user_metadata_proxy--1.0--1.1.sql \
 	sql/user_metadata_proxy--1.1.sql
 
-REGRESS = setup jsonb_merge jsonb_merge_patch store custom_user_data merge_trigger
+REGRESS = setup jsonb_merge jsonb_merge_patch store custom_user_data merge_trigger from_ejson
 REGRESS_OPTS = --inputdir=. --outputdir=test/regress
 
 # Server headers count as system headers: -Wextra judges our code, not theirs.

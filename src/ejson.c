@@ -556,11 +556,12 @@ convert_regex(EjsonState *st, JsonbIteratorToken seq, const char *wrapper,
 {
 	StringInfoData out;
 
-	if (!is_string(pattern) || !is_string(options))
-		malformed(st, wrapper, "a pattern string and an options string");
-	for (int i = 0; i < options->val.string.len; i++)
-		if (!isalpha((unsigned char) options->val.string.val[i]))
-			malformed(st, wrapper, "options made of letters");
+	bool		valid = is_string(pattern) && is_string(options);
+
+	for (int i = 0; valid && i < options->val.string.len; i++)
+		valid = isalpha((unsigned char) options->val.string.val[i]);
+	if (!valid)
+		malformed(st, wrapper, "a pattern string with an options string of letters");
 	initStringInfo(&out);
 	appendStringInfoChar(&out, '/');
 	appendBinaryStringInfo(&out, pattern->val.string.val, pattern->val.string.len);
@@ -691,7 +692,7 @@ convert_wrapper(EjsonState *st, JsonbIteratorToken seq, JsonbContainer *c)
 
 		if (r == NULL || small_object_pairs(r, rkeys, rvalues) != 2 ||
 			!pair(rkeys, rvalues, 2, "pattern") || !pair(rkeys, rvalues, 2, "options"))
-			malformed(st, "$regularExpression", "an object of \"pattern\" and \"options\"");
+			malformed(st, "$regularExpression", "an object of \"pattern\" and \"options\" strings");
 		convert_regex(st, seq, "$regularExpression", pair(rkeys, rvalues, 2, "pattern"),
 					  pair(rkeys, rvalues, 2, "options"));
 	}
