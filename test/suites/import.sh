@@ -11,14 +11,15 @@
 #     format; re-running is safe; the conflict rules and --id-field.
 # (b) SuperTokens: a table with SuperTokens' exact schema under a prefixed
 #     name, imported with import_supertokens, with bad rows, each conflict
-#     rule and re-runs; then the same from a pg_dump of that table restored
-#     into a schema of another database.
+#     rule and re-runs; then, as README says, SuperTokens' table from a dump
+#     of its database restored into a schema of another database.
 # (c) Bulk writes: whole-call atomicity, duplicates in order.
 set -euo pipefail
 source "$(dirname "$0")/../reliability/lib.sh"
 export PGUSER=${PGUSER:-postgres}
 db=um_import
 restored=um_import_restored
+st_source=um_import_supertokens
 work=$UM_TMP/import
 mkdir -p "$work"
 chmod 755 "$work"
@@ -26,7 +27,7 @@ import_atlas=$PGBIN/user_metadata_import_atlas
 
 drop_databases() {
 	local d
-	for d in $db $restored; do
+	for d in $db $restored $st_source; do
 		PGOPTIONS="-c client_min_messages=warning" psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $d"
 	done
 }
@@ -119,24 +120,24 @@ tap_is "$(sql -c "SELECT user_metadata.get_user_metadata('64b7f0c2a1b2c3d4e5f6ab
 	'{"n": 1, "ownerId": "64b7f0c2a1b2c3d4e5f6abcd"}' "atlas --id-field and standard input: the user id from another field"
 
 # (b) SuperTokens: their table, under a configured prefix, in its own schema
-sql <<'SQL'
-CREATE SCHEMA supertokens;
-CREATE TABLE supertokens.st_user_metadata (
+st_table="CREATE TABLE public.user_metadata (
 	app_id VARCHAR(64) DEFAULT 'public',
 	user_id VARCHAR(128),
 	user_metadata TEXT,
 	PRIMARY KEY (app_id, user_id)
-);
-INSERT INTO supertokens.st_user_metadata VALUES
-	('public', 'st-1', '{"preferences": {"theme": "dark"}, "notifications": {"email": true}, "todos": ["use-text-notifs"]}'),
-	('public', 'st-2', '{"a": 1, "gone": null, "nested": {"keep": null}}'),
+)"
+st_rows="INSERT INTO public.user_metadata VALUES
+	('public', 'st-1', '{\"preferences\": {\"theme\": \"dark\"}, \"notifications\": {\"email\": true}, \"todos\": [\"use-text-notifs\"]}'),
+	('public', 'st-2', '{\"a\": 1, \"gone\": null, \"nested\": {\"keep\": null}}'),
 	('public', 'st-3', '{}'),
-	('app2', 'st-1', '{"plan": "pro"}'),
+	('app2', 'st-1', '{\"plan\": \"pro\"}'),
 	('public', 'st-bad-1', '[1, 2]'),
-	('public', 'st-bad-2', '{"unterminated": '),
-	('public', 'st-bad-3', '"just a string"'),
-	('public', 'st-bad-4', NULL);
-SQL
+	('public', 'st-bad-2', '{\"unterminated\": '),
+	('public', 'st-bad-3', '\"just a string\"'),
+	('public', 'st-bad-4', NULL)"
+# in the same database, under a configured prefix, in a schema of its own
+sql -c 'CREATE SCHEMA supertokens' -c "${st_table/public.user_metadata/supertokens.st_user_metadata}" \
+	-c "${st_rows/public.user_metadata/supertokens.st_user_metadata}"
 set +e
 sql -c "SELECT * FROM user_metadata.import_supertokens('supertokens.st_user_metadata')" >/dev/null 2>"$work/st_abort.err"
 rc=$?
@@ -164,13 +165,18 @@ tap_is "$(sql -c "SELECT user_metadata.get_user_metadata('st-1')")" \
 sql -c "SELECT * FROM user_metadata.import_supertokens('supertokens.st_user_metadata', 'replace', true)" >/dev/null
 tap_is "$(st_docs)" "$want" "supertokens replace: the imported documents replace the stored ones"
 
-# from a dump: restore the table into a schema of another database, then the call
-"$PGBIN/pg_dump" -d $db -t supertokens.st_user_metadata -f "$work/st_dump.sql"
-psql -X -q -d postgres -c "CREATE DATABASE $restored"
+# from a dump, as README says: SuperTokens' own table public.user_metadata in
+# its database, restored into schema supertokens of another one
+psql -X -q -d postgres -c "CREATE DATABASE $st_source" -c "CREATE DATABASE $restored"
+rel_sql -d $st_source -c "$st_table" -c "$st_rows"
+"$PGBIN/pg_dump" -Fc -d $st_source -t public.user_metadata -f "$work/supertokens.dump"
 rel_sql -d $restored -c 'CREATE EXTENSION user_metadata' -c 'CREATE SCHEMA supertokens'
-rel_sql -d $restored -f "$work/st_dump.sql" >/dev/null
-rel_sql -d $restored -c "SELECT * FROM user_metadata.import_supertokens('supertokens.st_user_metadata', skip_bad => true)" >/dev/null
-tap_is "$(st_docs $restored)" "$want" "supertokens: the same documents from a pg_dump of the table"
+"$PGBIN/pg_restore" --no-owner -f - -t user_metadata "$work/supertokens.dump" |
+	sed -E 's/^(CREATE TABLE|COPY|ALTER TABLE ONLY|ALTER TABLE) public\.user_metadata/\1 supertokens.user_metadata/' |
+	rel_sql -d $restored >/dev/null
+rel_sql -d $restored -c "SELECT * FROM user_metadata.import_supertokens('supertokens.user_metadata', skip_bad => true)" >/dev/null
+tap_is "$(st_docs $restored)" "$want" "supertokens: the same documents from a dump restored into a schema"
+rel_sql -d $restored -c 'DROP SCHEMA supertokens CASCADE'
 
 # (c) bulk writes
 sql -c "SELECT user_metadata.set_user_metadata_bulk(ARRAY['b1', 'b2'], ARRAY['{\"v\": 1}', '{\"v\": 1}']::jsonb[], 'bulk')" >/dev/null
