@@ -310,6 +310,9 @@ BEGIN
 	IF id_field IS NULL OR app_id IS NULL THEN
 		RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed', MESSAGE = 'arguments "app_id" and "id_field" must not be null';
 	END IF;
+	IF id_field = ''::text OR app_id = ''::text THEN
+		RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value', MESSAGE = 'arguments "app_id" and "id_field" must not be empty';
+	END IF;
 	PERFORM user_metadata.import_prepare();
 	BEGIN
 		EXECUTE 'INSERT INTO pg_temp.user_metadata_import SELECT c.* FROM (' || lines || ') l,'

@@ -5,7 +5,7 @@
 -- import command and the SuperTokens call end to end: test/suites/import.sh.
 --
 BEGIN;
-SELECT plan(40);
+SELECT plan(41);
 
 -- from_ejson: 22P02 for a malformed wrapper, for everyone
 SELECT throws_ok($$ SELECT user_metadata.from_ejson('{"a": {"$numberLong": "x"}}') $$, '22P02',
@@ -94,6 +94,8 @@ SELECT throws_ok($$ SELECT * FROM user_metadata.import_atlas_custom_user_data('m
 				 '22023', 'invalid on_conflict rule ''overwrite''', 'an unknown conflict rule is 22023');
 SELECT throws_ok($$ SELECT * FROM user_metadata.import_atlas_custom_user_data('mi_lines', NULL) $$, '22004', NULL,
 				 'a NULL app_id is 22004');
+SELECT throws_ok($$ SELECT * FROM user_metadata.import_atlas_custom_user_data('mi_lines', '') $$, '22023', NULL,
+				 'an empty app_id is 22023');
 SELECT throws_ok($$ SELECT * FROM user_metadata.import_supertokens('mi_lines', NULL) $$, '22004', NULL,
 				 'a NULL conflict rule is 22004');
 INSERT INTO mi_lines VALUES (2, '{"userId": "mi_i", "n": {"$numberInt": "x"}}');
