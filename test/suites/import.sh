@@ -58,66 +58,74 @@ set +e
 "$import_atlas" "$work/relaxed.json" --app relaxed -- -d $db >"$work/abort.out" 2>"$work/abort.err"
 rc=$?
 set -e
-tap_is "$rc" 1 "atlas: a file with bad lines exits 1"
-tap_is "$(count relaxed)" 0 "atlas: a file with bad lines imports nothing"
+check "atlas: a file with bad lines exits 1" 1 "$rc"
+check "atlas: a file with bad lines imports nothing" 0 "$(count relaxed)"
 missing=""
 for line in $bad_lines; do
 	grep -q "line $line[ :]" "$work/abort.err" || missing+=" $line"
 done
-tap_is "$missing" "" "atlas: the error names every bad line ($bad_lines)"
-tap_is "$(grep -c 'ERROR:  5 bad rows in the import; nothing was imported' "$work/abort.err")" 1 \
-	"atlas: the error counts the bad lines and says nothing was imported"
+check "atlas: the error names every bad line ($bad_lines)" "" "$missing"
+check "atlas: the error counts the bad lines and says nothing was imported" \
+	1 \
+	"$(grep -c 'ERROR:  5 bad rows in the import; nothing was imported' "$work/abort.err")"
 
 for format in relaxed canonical; do
 	"$import_atlas" "$work/$format.json" --app $format --skip-bad -- -d $db >"$work/$format.out"
-	tap_is "$(mismatches $format)" "" "atlas $format: get_user_metadata gives the expected document of every user"
-	tap_is "$(sed -n 's/^\t\tsummary\t//p' "$work/$format.out")" \
-		"5 imported, 0 kept, 4 duplicates, 5 bad" "atlas $format: the summary counts imported, duplicate and bad lines"
+	check "atlas $format: get_user_metadata gives the expected document of every user" "" "$(mismatches $format)"
+	check "atlas $format: the summary counts imported, duplicate and bad lines" \
+		"5 imported, 0 kept, 4 duplicates, 5 bad" \
+		"$(sed -n 's/^\t\tsummary\t//p' "$work/$format.out")"
 	got=$(awk -F'\t' '$3 == "bad" {printf "%s ", $1}' "$work/$format.out")
-	tap_is "${got% }" "$bad_lines" "atlas $format: --skip-bad reports each bad line by number"
+	check "atlas $format: --skip-bad reports each bad line by number" "$bad_lines" "${got% }"
 	got=$(awk -F'\t' '$3 == "duplicate" {n = split($4, w, " "); printf "%s:%s ", $1, w[n]}' "$work/$format.out")
-	tap_is "${got% }" "$duplicates" "atlas $format: duplicates reported with the line that won (first inserted, string id before ObjectId)"
+	check "atlas $format: duplicates reported with the line that won (first inserted, string id before ObjectId)" "$duplicates" "${got% }"
 done
 for user in 64b7f0c2a1b2c3d4e5f60001 64b7f0c2a1b2c3d4e5f60002 64b7f0c2a1b2c3d4e5f60003 alice dave; do
-	tap_is "$(sql -c "SELECT user_metadata.get_user_metadata('$user', 'relaxed') = document FROM expected WHERE user_id = '$user'")" \
-		t "atlas: get_user_metadata('$user') is the expected document"
+	check "atlas: get_user_metadata('$user') is the expected document" \
+		t \
+		"$(sql -c "SELECT user_metadata.get_user_metadata('$user', 'relaxed') = document FROM expected WHERE user_id = '$user'")"
 done
 
 "$import_atlas" "$work/array.json" --app array -- -d $db >"$work/array.out"
-tap_is "$(mismatches array)" "" "atlas --jsonArray (detected): the same documents"
+check "atlas --jsonArray (detected): the same documents" "" "$(mismatches array)"
 "$import_atlas" "$work/pretty.json" --json-array --app pretty -- -d $db >"$work/pretty.out"
-tap_is "$(mismatches pretty)" "" "atlas --jsonArray --pretty, canonical: the same documents"
-tap_is "$(awk -F'\t' '$3 == "duplicate" {printf "%s ", $1}' "$work/pretty.out")" "2 3 5 7 " \
-	"atlas --jsonArray: duplicates reported by element number"
+check "atlas --jsonArray --pretty, canonical: the same documents" "" "$(mismatches pretty)"
+check "atlas --jsonArray: duplicates reported by element number" \
+	"2 3 5 7 " \
+	"$(awk -F'\t' '$3 == "duplicate" {printf "%s ", $1}' "$work/pretty.out")"
 printf '[{"userId": "x"}, {"userId": ' >"$work/broken.json"
 set +e
 "$import_atlas" "$work/broken.json" --app broken -- -d $db >/dev/null 2>"$work/broken.err"
 rc=$?
 set -e
-tap_is "$rc:$(count broken)" "1:0" "atlas --jsonArray: a broken array imports nothing"
+check "atlas --jsonArray: a broken array imports nothing" "1:0" "$rc:$(count broken)"
 
 before=$(sql -c "SELECT md5(string_agg(user_id || metadata::text, ',' ORDER BY user_id)) FROM user_metadata.user_metadata WHERE app_id = 'relaxed'")
 "$import_atlas" "$work/relaxed.json" --app relaxed --skip-bad -- -d $db >"$work/rerun.out"
 after=$(sql -c "SELECT md5(string_agg(user_id || metadata::text, ',' ORDER BY user_id)) FROM user_metadata.user_metadata WHERE app_id = 'relaxed'")
-tap_is "$after" "$before" "atlas: re-running the import leaves the same documents"
-tap_is "$(count relaxed)" 5 "atlas: re-running adds no user"
+check "atlas: re-running the import leaves the same documents" "$before" "$after"
+check "atlas: re-running adds no user" 5 "$(count relaxed)"
 
 sql -c "SELECT user_metadata.set_user_metadata('alice', '{\"local\": true}', 'relaxed')" >/dev/null
 "$import_atlas" "$work/relaxed.json" --app relaxed --skip-bad --on-conflict keep -- -d $db >"$work/keep.out"
-tap_is "$(sql -c "SELECT user_metadata.get_user_metadata('alice', 'relaxed')")" '{"local": true}' \
-	"atlas --on-conflict keep: an existing document stays"
-tap_is "$(sed -n 's/^\t\tsummary\t//p' "$work/keep.out")" "0 imported, 5 kept, 4 duplicates, 5 bad" \
-	"atlas --on-conflict keep: the summary counts the kept users"
+check "atlas --on-conflict keep: an existing document stays" \
+	'{"local": true}' \
+	"$(sql -c "SELECT user_metadata.get_user_metadata('alice', 'relaxed')")"
+check "atlas --on-conflict keep: the summary counts the kept users" \
+	"0 imported, 5 kept, 4 duplicates, 5 bad" \
+	"$(sed -n 's/^\t\tsummary\t//p' "$work/keep.out")"
 "$import_atlas" "$work/relaxed.json" --app relaxed --skip-bad --on-conflict merge -- -d $db >/dev/null
-tap_is "$(sql -c "SELECT user_metadata.get_user_metadata('alice', 'relaxed') = document || '{\"local\": true}' FROM expected WHERE user_id = 'alice'")" \
-	t "atlas --on-conflict merge: the import is merged at the root into the existing document"
+check "atlas --on-conflict merge: the import is merged at the root into the existing document" \
+	t \
+	"$(sql -c "SELECT user_metadata.get_user_metadata('alice', 'relaxed') = document || '{\"local\": true}' FROM expected WHERE user_id = 'alice'")"
 "$import_atlas" "$work/relaxed.json" --app relaxed --skip-bad -- -d $db >/dev/null
-tap_is "$(mismatches relaxed)" "" "atlas --on-conflict replace (default): the imported document replaces the existing one"
+check "atlas --on-conflict replace (default): the imported document replaces the existing one" "" "$(mismatches relaxed)"
 
 printf '%s\n' '{"ownerId": {"$oid": "64b7f0c2a1b2c3d4e5f6abcd"}, "n": {"$numberLong": "1"}}' |
 	"$import_atlas" - --app owners --id-field ownerId -- -d $db >/dev/null
-tap_is "$(sql -c "SELECT user_metadata.get_user_metadata('64b7f0c2a1b2c3d4e5f6abcd', 'owners')")" \
-	'{"n": 1, "ownerId": "64b7f0c2a1b2c3d4e5f6abcd"}' "atlas --id-field and standard input: the user id from another field"
+check "atlas --id-field and standard input: the user id from another field" \
+	'{"n": 1, "ownerId": "64b7f0c2a1b2c3d4e5f6abcd"}' \
+	"$(sql -c "SELECT user_metadata.get_user_metadata('64b7f0c2a1b2c3d4e5f6abcd', 'owners')")"
 
 # (b) SuperTokens: their table, under a configured prefix, in its own schema
 st_table="CREATE TABLE public.user_metadata (
@@ -142,28 +150,30 @@ set +e
 sql -c "SELECT * FROM user_metadata.import_supertokens('supertokens.st_user_metadata')" >/dev/null 2>"$work/st_abort.err"
 rc=$?
 set -e
-tap_is "$rc:$(sql -c "SELECT count(*) FROM user_metadata.user_metadata WHERE user_id LIKE 'st-%'")" "1:0" \
-	"supertokens: bad rows import nothing by default"
-tap_is "$(grep -c 'st-bad-1.*st-bad-2.*st-bad-3.*st-bad-4' "$work/st_abort.err")" 1 "supertokens: the error names every bad row"
-tap_is "$(sql -c "SELECT string_agg(user_id || '/' || outcome, ' ' ORDER BY user_id) FROM user_metadata.import_supertokens('supertokens.st_user_metadata', skip_bad => true) WHERE outcome <> 'summary'")" \
-	"st-bad-1/bad st-bad-2/bad st-bad-3/bad st-bad-4/bad" "supertokens: skip_bad reports every bad row"
+check "supertokens: bad rows import nothing by default" \
+	"1:0" \
+	"$rc:$(sql -c "SELECT count(*) FROM user_metadata.user_metadata WHERE user_id LIKE 'st-%'")"
+check "supertokens: the error names every bad row" 1 "$(grep -c 'st-bad-1.*st-bad-2.*st-bad-3.*st-bad-4' "$work/st_abort.err")"
+check "supertokens: skip_bad reports every bad row" \
+	"st-bad-1/bad st-bad-2/bad st-bad-3/bad st-bad-4/bad" \
+	"$(sql -c "SELECT string_agg(user_id || '/' || outcome, ' ' ORDER BY user_id) FROM user_metadata.import_supertokens('supertokens.st_user_metadata', skip_bad => true) WHERE outcome <> 'summary'")"
 st_docs() {
 	rel_sql -d "${1:-$db}" -c "SELECT string_agg(app_id || '/' || user_id || '=' || metadata::text, ' ' ORDER BY app_id, user_id)
 						   FROM user_metadata.user_metadata WHERE user_id LIKE 'st-%'"
 }
 want='app2/st-1={"plan": "pro"} public/st-1={"todos": ["use-text-notifs"], "preferences": {"theme": "dark"}, "notifications": {"email": true}} public/st-2={"a": 1, "nested": {"keep": null}} public/st-3={}'
-tap_is "$(st_docs)" "$want" "supertokens: every good row stored under its app, root nulls removed"
+check "supertokens: every good row stored under its app, root nulls removed" "$want" "$(st_docs)"
 sql -c "SELECT * FROM user_metadata.import_supertokens('supertokens.st_user_metadata', skip_bad => true)" >/dev/null
-tap_is "$(st_docs)" "$want" "supertokens: re-running is safe"
+check "supertokens: re-running is safe" "$want" "$(st_docs)"
 sql -c "SELECT user_metadata.set_user_metadata('st-1', '{\"local\": 1}')" >/dev/null
 sql -c "SELECT * FROM user_metadata.import_supertokens('supertokens.st_user_metadata', 'keep', true)" >/dev/null
-tap_is "$(sql -c "SELECT user_metadata.get_user_metadata('st-1')")" '{"local": 1}' "supertokens keep: the stored document stays"
+check "supertokens keep: the stored document stays" '{"local": 1}' "$(sql -c "SELECT user_metadata.get_user_metadata('st-1')")"
 sql -c "SELECT * FROM user_metadata.import_supertokens('supertokens.st_user_metadata', 'merge', true)" >/dev/null
-tap_is "$(sql -c "SELECT user_metadata.get_user_metadata('st-1')")" \
+check "supertokens merge: root-level merge into the stored document" \
 	'{"local": 1, "todos": ["use-text-notifs"], "preferences": {"theme": "dark"}, "notifications": {"email": true}}' \
-	"supertokens merge: root-level merge into the stored document"
+	"$(sql -c "SELECT user_metadata.get_user_metadata('st-1')")"
 sql -c "SELECT * FROM user_metadata.import_supertokens('supertokens.st_user_metadata', 'replace', true)" >/dev/null
-tap_is "$(st_docs)" "$want" "supertokens replace: the imported documents replace the stored ones"
+check "supertokens replace: the imported documents replace the stored ones" "$want" "$(st_docs)"
 
 # from a dump, as README says: SuperTokens' own table public.user_metadata in
 # its database, restored into schema supertokens of another one
@@ -175,7 +185,7 @@ rel_sql -d $restored -c 'CREATE EXTENSION user_metadata' -c 'CREATE SCHEMA super
 	sed -E 's/^(CREATE TABLE|COPY|ALTER TABLE ONLY|ALTER TABLE) public\.user_metadata/\1 supertokens.user_metadata/' |
 	rel_sql -d $restored >/dev/null
 rel_sql -d $restored -c "SELECT * FROM user_metadata.import_supertokens('supertokens.user_metadata', skip_bad => true)" >/dev/null
-tap_is "$(st_docs $restored)" "$want" "supertokens: the same documents from a dump restored into a schema"
+check "supertokens: the same documents from a dump restored into a schema" "$want" "$(st_docs $restored)"
 rel_sql -d $restored -c 'DROP SCHEMA supertokens CASCADE'
 
 # (c) bulk writes
@@ -184,13 +194,16 @@ set +e
 sql -c "SELECT user_metadata.update_user_metadata_bulk(ARRAY['b1', 'b2', 'b3'], ARRAY['{\"v\": 2}', '{\"v\": 2}', '[]']::jsonb[], 'bulk')" 2>/dev/null
 sql -c "SELECT user_metadata.set_user_metadata_bulk(ARRAY['b1', 'b2', 'b3'], ARRAY['{\"v\": 3}', '{\"v\": 3}', '{\"x\": \"'||repeat('x', 2000000)||'\"}']::jsonb[], 'bulk')" 2>/dev/null
 set -e
-tap_is "$(sql -c "SELECT string_agg(user_id || '=' || metadata::text, ' ' ORDER BY user_id) FROM user_metadata.user_metadata WHERE app_id = 'bulk'")" \
-	'b1={"v": 1} b2={"v": 1}' "bulk: a bad element or an oversized document undoes the whole call"
-tap_is "$(sql -c "SELECT user_metadata.update_user_metadata_bulk(ARRAY['b1', 'b1', 'b1'], ARRAY['{\"a\": 1}', '{\"a\": null, \"b\": 2}', '{\"c\": 3}']::jsonb[], 'bulk')" \
-		-c "SELECT user_metadata.get_user_metadata('b1', 'bulk')")" $'3\n{"b": 2, "c": 3, "v": 1}' \
-	"bulk update: a repeated id is merged in order, root nulls of a patch remove keys"
-tap_is "$(sql -c "SELECT user_metadata.set_user_metadata_bulk(ARRAY['b2', 'b2'], ARRAY['{\"first\": 1}', '{\"second\": 2}']::jsonb[], 'bulk')" \
-		-c "SELECT user_metadata.get_user_metadata('b2', 'bulk')")" $'2\n{"second": 2}' \
-	"bulk set: a repeated id is written in order, the last document stays"
+check "bulk: a bad element or an oversized document undoes the whole call" \
+	'b1={"v": 1} b2={"v": 1}' \
+	"$(sql -c "SELECT string_agg(user_id || '=' || metadata::text, ' ' ORDER BY user_id) FROM user_metadata.user_metadata WHERE app_id = 'bulk'")"
+check "bulk update: a repeated id is merged in order, root nulls of a patch remove keys" \
+	$'3\n{"b": 2, "c": 3, "v": 1}' \
+	"$(sql -c "SELECT user_metadata.update_user_metadata_bulk(ARRAY['b1', 'b1', 'b1'], ARRAY['{\"a\": 1}', '{\"a\": null, \"b\": 2}', '{\"c\": 3}']::jsonb[], 'bulk')" \
+		-c "SELECT user_metadata.get_user_metadata('b1', 'bulk')")"
+check "bulk set: a repeated id is written in order, the last document stays" \
+	$'2\n{"second": 2}' \
+	"$(sql -c "SELECT user_metadata.set_user_metadata_bulk(ARRAY['b2', 'b2'], ARRAY['{\"first\": 1}', '{\"second\": 2}']::jsonb[], 'bulk')" \
+		-c "SELECT user_metadata.get_user_metadata('b2', 'bulk')")"
 
-rel_done
+checks_done
