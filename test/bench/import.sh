@@ -91,6 +91,7 @@ PY
 avg_bytes=$(( $(stat -c %s "$work/users.json") / users ))
 
 now_ms() { date +%s%3N; }
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 floor_ms=()
 import_ms=()
 for rep in $(seq 1 "$reps"); do
@@ -120,6 +121,10 @@ rate() { awk -v n="$1" -v ms="$2" 'BEGIN {printf "%.0f", n * 1000 / ms}'; }
 floor_rate=$(rate "$users" "$fm")
 import_rate=$(rate "$users" "$im")
 ratio=$(awk -v f="$fm" -v i="$im" 'BEGIN {printf "%.2f", f / i}')
+pair_ratios=$(for rep in $(seq 0 $((reps - 1))); do
+	awk -v f="${floor_ms[$rep]}" -v i="${import_ms[$rep]}" 'BEGIN {printf "%.2f ", f / i}'
+done)
+load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
 cat >"$out" <<EOF
 # Import benchmark
@@ -135,7 +140,9 @@ repetitions, floor and import interleaved; medians.
 | floor: \`\\copy\` into a plain table, primary key + GIN jsonb_path_ops | $fm ms | $floor_rate | ${floor_ms[*]} |
 | \`user_metadata_import_atlas\` | $im ms | $import_rate | ${import_ms[*]} |
 
-Ratio import / floor (lines/s): **$ratio** (target: at least 0.5).
+Ratio import / floor (lines/s) of the medians: **$ratio** (target: at least 0.5); of each
+repetition's pair: ${pair_ratios% }.  The machine is shared: load average ${load_before// /, } before
+the run, ${load_after// /, } after (1, 5, 15 minutes).
 
 The floor only copies text into jsonb; the import also converts every document with
 \`from_ejson\`, checks every line, applies Atlas's duplicate rule, writes each user through the
