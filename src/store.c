@@ -81,7 +81,7 @@ static const StatementDef statements[NUM_STATEMENTS] = {
 		" RETURNING metadata",
 		3, {TEXTOID, TEXTOID, JSONBOID}, SPI_OK_INSERT_RETURNING
 	},
-	/* the bulk writes: one row per element, in order, no id twice */
+	/* the bulk writes: one row per array element, in order */
 	[STMT_SET_BULK] = {
 		"INSERT INTO user_metadata.user_metadata AS t (app_id, user_id, metadata)"
 		" SELECT $1, u.id, u.doc"
