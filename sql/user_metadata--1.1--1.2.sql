@@ -132,7 +132,7 @@ $$;
 
 -- Writes one batch of an import with on_conflict's rule: replace (set),
 -- merge (update) or keep (insert where absent); returns how many it stored.
-CREATE FUNCTION user_metadata.import_write(user_ids text[], documents jsonb[], app_id text, on_conflict text)
+CREATE FUNCTION user_metadata.import_write(user_ids text[], documents jsonb[], app text, on_conflict text)
 RETURNS bigint
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -142,9 +142,9 @@ BEGIN
 		RETURN 0;
 	END IF;
 	RETURN CASE on_conflict
-		WHEN 'replace'::text THEN user_metadata.set_user_metadata_bulk(user_ids, documents, app_id)
-		WHEN 'merge'::text THEN user_metadata.update_user_metadata_bulk(user_ids, documents, app_id)
-		ELSE user_metadata.insert_user_metadata_bulk(user_ids, documents, app_id) END;
+		WHEN 'replace'::text THEN user_metadata.set_user_metadata_bulk(user_ids, documents, app)
+		WHEN 'merge'::text THEN user_metadata.update_user_metadata_bulk(user_ids, documents, app)
+		ELSE user_metadata.insert_user_metadata_bulk(user_ids, documents, app) END;
 END
 $$;
 
@@ -246,7 +246,7 @@ $$;
 
 -- Report of an import: the rows not imported, then one summary row
 CREATE FUNCTION user_metadata.import_report(kept bigint)
-RETURNS TABLE (line bigint, app_id text, user_id text, outcome text, detail text)
+RETURNS TABLE (line bigint, app text, user_id text, outcome text, detail text)
 LANGUAGE sql
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -263,8 +263,8 @@ AS $$
 $$;
 
 -- One line of a mongoexport file as a row of pg_temp.user_metadata_import
-CREATE FUNCTION user_metadata.import_atlas_line(line bigint, document text, app_id text, id_field text)
-RETURNS TABLE (line bigint, app_id text, user_id text, string_id boolean, document jsonb, outcome text, detail text)
+CREATE FUNCTION user_metadata.import_atlas_line(line bigint, document text, app text, id_field text)
+RETURNS TABLE (line bigint, app text, user_id text, string_id boolean, document jsonb, outcome text, detail text)
 LANGUAGE sql IMMUTABLE
 AS $$
 	SELECT $1, $3,
@@ -336,8 +336,8 @@ END
 $$;
 
 -- One row of a SuperTokens user_metadata table
-CREATE FUNCTION user_metadata.import_supertokens_row(line bigint, app_id text, user_id text, metadata text)
-RETURNS TABLE (line bigint, app_id text, user_id text, string_id boolean, document jsonb, outcome text, detail text)
+CREATE FUNCTION user_metadata.import_supertokens_row(line bigint, app text, user_id text, metadata text)
+RETURNS TABLE (line bigint, app text, user_id text, string_id boolean, document jsonb, outcome text, detail text)
 LANGUAGE sql IMMUTABLE
 AS $$
 	SELECT $1, $2, $3, true, d.doc,
@@ -383,7 +383,7 @@ BEGIN
 		END LOOP;
 	END;
 	kept := user_metadata.import_finish(on_conflict, skip_bad, 'row'::text);
-	RETURN QUERY SELECT p.app_id, p.user_id, p.outcome, p.detail FROM user_metadata.import_report(kept) p;
+	RETURN QUERY SELECT p.app, p.user_id, p.outcome, p.detail FROM user_metadata.import_report(kept) p;
 END
 $$;
 
@@ -399,15 +399,10 @@ COMMENT ON FUNCTION user_metadata.import_report(bigint) IS 'internal: the report
 COMMENT ON FUNCTION user_metadata.import_atlas_line(bigint, text, text, text) IS 'internal: one line of a mongoexport file';
 COMMENT ON FUNCTION user_metadata.import_supertokens_row(bigint, text, text, text) IS 'internal: one row of a SuperTokens table';
 
--- Imports write any user: admin API, with the caller's rights
+-- Imports write any user: admin API, with the caller's rights.  Their
+-- helpers stay executable by PUBLIC (an import's caller needs them): they
+-- write only through the bulk writes, which check the caller.
 REVOKE ALL ON FUNCTION
 	user_metadata.import_atlas_custom_user_data(regclass, text, text, text, boolean),
-	user_metadata.import_supertokens(regclass, text, boolean),
-	user_metadata.import_prepare(),
-	user_metadata.import_write(text[], jsonb[], text, text),
-	user_metadata.import_finish(text, boolean, text),
-	user_metadata.import_check(text, boolean),
-	user_metadata.import_report(bigint),
-	user_metadata.import_atlas_line(bigint, text, text, text),
-	user_metadata.import_supertokens_row(bigint, text, text, text)
+	user_metadata.import_supertokens(regclass, text, boolean)
 FROM PUBLIC;
