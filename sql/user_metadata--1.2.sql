@@ -327,10 +327,13 @@ BEGIN
 	IF pg_catalog.cardinality(user_ids) = 0 THEN
 		RETURN 0;
 	END IF;
-	RETURN CASE on_conflict
-		WHEN 'replace'::text THEN user_metadata.set_user_metadata_bulk(user_ids, documents, app)
-		WHEN 'merge'::text THEN user_metadata.update_user_metadata_bulk(user_ids, documents, app)
-		ELSE user_metadata.insert_user_metadata_bulk(user_ids, documents, app) END;
+	-- one statement per rule: a caller needs EXECUTE only on its rule's function
+	IF on_conflict = 'replace'::text THEN
+		RETURN user_metadata.set_user_metadata_bulk(user_ids, documents, app);
+	ELSIF on_conflict = 'merge'::text THEN
+		RETURN user_metadata.update_user_metadata_bulk(user_ids, documents, app);
+	END IF;
+	RETURN user_metadata.insert_user_metadata_bulk(user_ids, documents, app);
 END
 $$;
 

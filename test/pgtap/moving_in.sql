@@ -5,7 +5,7 @@
 -- import command and the SuperTokens call end to end: test/suites/import.sh.
 --
 BEGIN;
-SELECT plan(41);
+SELECT plan(43);
 
 -- from_ejson: 22P02 for a malformed wrapper, for everyone
 SELECT throws_ok($$ SELECT user_metadata.from_ejson('{"a": {"$numberLong": "x"}}') $$, '22P02',
@@ -81,6 +81,16 @@ SELECT throws_ok($$ SELECT user_metadata.set_user_metadata_bulk(ARRAY['mi_g'], A
 				 '42501', 'permission denied for app "other"', 'a role scoped to one app: a bulk write for another is 42501');
 SELECT throws_ok($$ SELECT user_metadata.update_user_metadata_bulk(ARRAY['mi_g'], ARRAY['{"g":2}']::jsonb[], 'other') $$,
 				 '42501', 'permission denied for app "other"', 'a role scoped to one app: a bulk update for another is 42501');
+RESET ROLE;
+GRANT EXECUTE ON FUNCTION user_metadata.import_atlas_custom_user_data(regclass, text, text, text, boolean) TO um_mi_admin;
+CREATE TEMPORARY TABLE mi_admin_lines (line bigint, document text);
+INSERT INTO mi_admin_lines VALUES (1, '{"userId": {"$oid": "64b7f0c2a1b2c3d4e5f6aaaa"}, "n": {"$numberLong": "7"}}');
+GRANT SELECT ON mi_admin_lines TO um_mi_admin;
+SET LOCAL ROLE um_mi_admin;
+SELECT is((SELECT detail FROM user_metadata.import_atlas_custom_user_data('mi_admin_lines', 'mi') WHERE outcome = 'summary'),
+		  '1 imported, 0 kept, 0 duplicates, 0 bad', 'a role granted the import and the bulk write imports into its app');
+SELECT throws_ok($$ SELECT * FROM user_metadata.import_atlas_custom_user_data('mi_admin_lines', 'other') $$,
+				 '42501', 'permission denied for app "other"', 'a role scoped to one app: an import into another is 42501');
 SET LOCAL ROLE um_mi_stranger;
 SELECT throws_ok($$ SELECT user_metadata.set_user_metadata_bulk(ARRAY['mi_g'], ARRAY['{"g":3}']::jsonb[], 'mi') $$,
 				 '42501', NULL, 'a role without the grant cannot call the bulk write');
