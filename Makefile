@@ -17,7 +17,12 @@ OBJS = \
 	src/identity.o \
 	src/custom_user_data.o \
 	src/merge_trigger.o \
-	src/notify.o
+	src/notify.o \
+	src/ejson.o \
+	src/bulk_write.o
+
+# the Atlas App Services import command (README, Moving in)
+SCRIPTS = src/user_metadata_import_atlas
 
 DATA = \
 	sql/user_metadata--1.0.sql \
@@ -28,7 +33,7 @@ DATA = \
 	sql/user_metadata_proxy--1.0--1.1.sql \
 	sql/user_metadata_proxy--1.1.sql
 
-REGRESS = setup jsonb_merge jsonb_merge_patch store custom_user_data merge_trigger
+REGRESS = setup jsonb_merge jsonb_merge_patch store custom_user_data merge_trigger from_ejson
 REGRESS_OPTS = --inputdir=. --outputdir=test/regress
 
 # Server headers count as system headers: -Wextra judges our code, not theirs.

@@ -43,6 +43,8 @@ typedef enum StoreStatement
 	STMT_GET,
 	STMT_UPDATE,
 	STMT_SET,
+	STMT_SET_BULK,
+	STMT_INSERT_BULK,
 	STMT_CLEAR,
 	STMT_GET_BULK,
 	STMT_FIND,
@@ -79,6 +81,22 @@ static const StatementDef statements[NUM_STATEMENTS] = {
 		" SET metadata = excluded.metadata"
 		" RETURNING metadata",
 		3, {TEXTOID, TEXTOID, JSONBOID}, SPI_OK_INSERT_RETURNING
+	},
+	/* the bulk writes: one row per array element, in order */
+	[STMT_SET_BULK] = {
+		"INSERT INTO user_metadata.user_metadata AS t (app_id, user_id, metadata)"
+		" SELECT $1, u.id, u.doc"
+		" FROM ROWS FROM (pg_catalog.unnest($2), pg_catalog.unnest($3)) AS u (id, doc)"
+		" ON CONFLICT (app_id, user_id) DO UPDATE"
+		" SET metadata = excluded.metadata",
+		3, {TEXTOID, TEXTARRAYOID, JSONBARRAYOID}, SPI_OK_INSERT
+	},
+	[STMT_INSERT_BULK] = {
+		"INSERT INTO user_metadata.user_metadata (app_id, user_id, metadata)"
+		" SELECT $1, u.id, u.doc"
+		" FROM ROWS FROM (pg_catalog.unnest($2), pg_catalog.unnest($3)) AS u (id, doc)"
+		" ON CONFLICT (app_id, user_id) DO NOTHING",
+		3, {TEXTOID, TEXTARRAYOID, JSONBARRAYOID}, SPI_OK_INSERT
 	},
 	[STMT_CLEAR] = {
 		"DELETE FROM user_metadata.user_metadata"
@@ -227,6 +245,41 @@ um_store_update(text *app_id, text *user_id, Jsonb *patch)
 	return write_document(STMT_UPDATE, app_id, user_id, patch);
 }
 
+Jsonb *
+um_store_set(text *app_id, text *user_id, Jsonb *document)
+{
+	return write_document(STMT_SET, app_id, user_id, document);
+}
+
+/* Run a bulk write statement; returns the number of rows it stored */
+static uint64
+write_documents(StoreStatement stmt, text *app_id, ArrayType *user_ids, ArrayType *documents)
+{
+	Datum		values[3];
+	uint64		stored;
+
+	values[0] = PointerGetDatum(app_id);
+	values[1] = PointerGetDatum(user_ids);
+	values[2] = PointerGetDatum(documents);
+
+	run_statement(stmt, values, false);
+	stored = SPI_processed;
+	SPI_finish();
+	return stored;
+}
+
+uint64
+um_store_set_many(text *app_id, ArrayType *user_ids, ArrayType *documents)
+{
+	return write_documents(STMT_SET_BULK, app_id, user_ids, documents);
+}
+
+uint64
+um_store_insert_many(text *app_id, ArrayType *user_ids, ArrayType *documents)
+{
+	return write_documents(STMT_INSERT_BULK, app_id, user_ids, documents);
+}
+
 /*
  * An admin API call whose result set is the rows of one statement; the
  * statement's $1 is the app id
@@ -300,7 +353,7 @@ set_user_metadata(PG_FUNCTION_ARGS)
 	Jsonb	   *result;
 
 	um_admin_begin(fcinfo, app_id, &sw);
-	result = write_document(STMT_SET, app_id, user_id, metadata);
+	result = um_store_set(app_id, user_id, metadata);
 	um_admin_end(&sw);
 	PG_RETURN_JSONB_P(result);
 }

@@ -81,3 +81,28 @@ SELECT jsonb_merge('{"a":1,"b":{"c":1}}', '{"b":{"d":2},"a":null}'),
 	   jsonb_merge_patch('{"a":1,"b":{"c":1}}', '{"b":{"d":2},"a":null}');
 SELECT jsonb_merge('{}', '[1]');
 \echo :LAST_ERROR_SQLSTATE
+SELECT from_ejson('{"a": {"$numberLong": "1"}, "b": [{"$date": 0}]}');
+SELECT from_ejson('{"a": {"$numberLong": "x"}}');
+\echo :LAST_ERROR_SQLSTATE
+-- bulk writes: each partition writes its users' share, the counts add up
+SELECT set_user_metadata_bulk(ARRAY(SELECT 'bulk' || i FROM generate_series(1, 50) i),
+							  ARRAY(SELECT jsonb_build_object('n', i, 'gone', NULL) FROM generate_series(1, 50) i));
+SELECT update_user_metadata_bulk(ARRAY['bulk1', 'bulk2', 'bulk1'], ARRAY['{"a": 1}', '{"n": null}', '{"a": null, "b": 2}']::jsonb[]);
+SELECT insert_user_metadata_bulk(ARRAY['bulk3', 'bulk51', 'bulk51'], ARRAY['{"kept": false}', '{"new": 1}', '{"new": 2}']::jsonb[]);
+SELECT set_user_metadata_bulk(ARRAY['bulk4', 'bulk4'], ARRAY['{"first": 1}', '{"second": 2}']::jsonb[]);
+SELECT * FROM get_user_metadata_bulk(ARRAY['bulk1', 'bulk2', 'bulk3', 'bulk4', 'bulk50', 'bulk51']);
+SELECT set_user_metadata_bulk('{}', '{}');
+-- calls the store rejects whole: the store's own error, nothing written
+SELECT set_user_metadata_bulk(ARRAY['bulk1', ''], ARRAY['{}', '{}']::jsonb[]);
+\echo :LAST_ERROR_SQLSTATE
+SELECT update_user_metadata_bulk(ARRAY['bulk1', 'bulk2', 'bulk5'], ARRAY['{"x": 1}', '{"x": 1}', '[]']::jsonb[]);
+\echo :LAST_ERROR_SQLSTATE
+SELECT insert_user_metadata_bulk(ARRAY['bulk1', 'bulk2'], ARRAY['{"x": 1}']::jsonb[]);
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM get_user_metadata_bulk(ARRAY['bulk1', 'bulk2', 'bulk5']);
+-- an Atlas import through the bulk writes
+CREATE TEMP TABLE atlas_lines (line bigint, document text);
+INSERT INTO atlas_lines VALUES (1, '{"userId": "imported", "d": {"$date": 0}}'),
+	(2, '{"userId": {"$oid": "64b7f0c2a1b2c3d4e5f60718"}, "v": 1}'), (3, '{"userId": "64b7f0c2a1b2c3d4e5f60718", "v": 2}');
+SELECT * FROM import_atlas_custom_user_data('atlas_lines');
+SELECT * FROM get_user_metadata_bulk(ARRAY['imported', '64b7f0c2a1b2c3d4e5f60718']);

@@ -283,7 +283,7 @@ check "documented difference: a proxied write commits on its partition at once, 
 #
 # 2. Per-app admin scopes on the proxy
 #
-# Every admin function (those with an app_id argument), granted to a role
+# Every admin function (those with an input argument app_id), granted to a role
 # scoped to app-a, called once for app-a and once for app-b
 sql "$A_PORT" um_proxy >"$work/scopes.out" 2>>"$work/errors.log" <<'SQL'
 CREATE ROLE um_app_a;
@@ -295,15 +295,24 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
 	RETURN SQLSTATE || ' ' || SQLERRM;
 END $$;
+-- the lines of a mongoexport file, for the Atlas import
+CREATE TEMP TABLE scoped_lines (line bigint, document text);
+INSERT INTO scoped_lines VALUES (1, '{"userId": "scoped-user", "scoped": true}');
+GRANT SELECT ON scoped_lines TO um_app_a;
 CREATE TEMP TABLE admin_calls AS
 SELECT p.oid::regprocedure AS fn, format('SELECT * FROM %s(%s)', p.oid::regproc, string_agg(
 		CASE WHEN n = 'app_id' THEN '%1$L'
+			 WHEN n = 'id_field' THEN '''userId'''
+			 WHEN n = 'on_conflict' THEN '''replace'''
 			 WHEN t = 'text'::regtype THEN '''scoped-user'''
 			 WHEN t = 'text[]'::regtype THEN 'ARRAY[''scoped-user'']'
+			 WHEN t = 'jsonb[]'::regtype THEN 'ARRAY[''{"scoped": true}''::jsonb]'
+			 WHEN t = 'regclass'::regtype THEN '''pg_temp.scoped_lines'''
+			 WHEN t = 'boolean'::regtype THEN 'false'
 			 ELSE '''{"scoped": true}''::jsonb' END, ', ' ORDER BY i)) AS call
 FROM pg_proc p, unnest(p.proargnames, coalesce(p.proallargtypes, p.proargtypes::oid[]), p.proargmodes)
 	WITH ORDINALITY AS a (n, t, m, i)
-WHERE p.pronamespace = 'user_metadata'::regnamespace AND 'app_id' = ANY (p.proargnames)
+WHERE p.pronamespace = 'user_metadata'::regnamespace AND 'app_id' = ANY (p.proargnames[1:p.pronargs])
 	AND coalesce(m, 'i') IN ('i', 'b', 'v')
 GROUP BY p.oid;
 GRANT SELECT ON admin_calls TO um_app_a;
@@ -317,7 +326,7 @@ SELECT 'stored|' || user_metadata.get_user_metadata('scoped-user', 'app-a')::tex
 	   user_metadata.get_user_metadata('scoped-user', 'app-b')::text;
 SQL
 admin_functions=$(sql "$A_PORT" um_proxy -c "SELECT count(*) FROM pg_proc
-	WHERE pronamespace = 'user_metadata'::regnamespace AND 'app_id' = ANY (proargnames)")
+	WHERE pronamespace = 'user_metadata'::regnamespace AND 'app_id' = ANY (proargnames[1:pronargs])")
 check "a role scoped to app-a calls each of the $admin_functions admin functions for app-a" "$admin_functions" \
 	"$(grep -c '^app-a|.*|ok$' "$work/scopes.out" || true)"
 check "and gets 42501 from the proxy for app-b on each" "$admin_functions" \
@@ -391,7 +400,7 @@ sql "${port[um_p4]}" um_p4 -c 'TRUNCATE user_metadata.user_metadata'
 # granted the admin API on each partition; reshard.sh must grant it on the new ones
 # (the admin API: the functions with an app_id argument)
 api=$(sql "${port[um_p0]}" um_p0 -c "SELECT string_agg(oid::regprocedure::text, ', ') FROM pg_proc
-	WHERE pronamespace = 'user_metadata'::regnamespace AND 'app_id' = ANY (proargnames)")
+	WHERE pronamespace = 'user_metadata'::regnamespace AND 'app_id' = ANY (proargnames[1:pronargs])")
 for p in "$A_PORT" "$B_PORT"; do sql "$p" postgres -c 'CREATE ROLE um_partition LOGIN' -c 'CREATE ROLE um_scoped'; done
 for db in "${old[@]}"; do
 	sql "${port[$db]}" "$db" -c "GRANT EXECUTE ON FUNCTION $api TO um_partition" \
