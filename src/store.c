@@ -91,12 +91,16 @@ static const StatementDef statements[NUM_STATEMENTS] = {
 		" SET metadata = excluded.metadata",
 		3, {TEXTOID, TEXTARRAYOID, JSONBARRAYOID}, SPI_OK_INSERT
 	},
+	/* counted by a query: Citus reports rows it did not insert */
 	[STMT_INSERT_BULK] = {
-		"INSERT INTO user_metadata.user_metadata (app_id, user_id, metadata)"
-		" SELECT $1, u.id, u.doc"
-		" FROM ROWS FROM (pg_catalog.unnest($2), pg_catalog.unnest($3)) AS u (id, doc)"
-		" ON CONFLICT (app_id, user_id) DO NOTHING",
-		3, {TEXTOID, TEXTARRAYOID, JSONBARRAYOID}, SPI_OK_INSERT
+		"WITH inserted AS ("
+		"  INSERT INTO user_metadata.user_metadata (app_id, user_id, metadata)"
+		"  SELECT $1, u.id, u.doc"
+		"  FROM ROWS FROM (pg_catalog.unnest($2), pg_catalog.unnest($3)) AS u (id, doc)"
+		"  ON CONFLICT (app_id, user_id) DO NOTHING"
+		"  RETURNING 1)"
+		" SELECT pg_catalog.count(*) FROM inserted",
+		3, {TEXTOID, TEXTARRAYOID, JSONBARRAYOID}, SPI_OK_SELECT
 	},
 	[STMT_CLEAR] = {
 		"DELETE FROM user_metadata.user_metadata"
@@ -251,12 +255,16 @@ um_store_set(text *app_id, text *user_id, Jsonb *document)
 	return write_document(STMT_SET, app_id, user_id, document);
 }
 
-/* Run a bulk write statement; returns the number of rows it stored */
+/*
+ * Run a bulk write statement; returns the number of rows it stored: the
+ * statement's row count, or the count a query statement returns
+ */
 static uint64
 write_documents(StoreStatement stmt, text *app_id, ArrayType *user_ids, ArrayType *documents)
 {
 	Datum		values[3];
 	uint64		stored;
+	bool		isnull;
 
 	values[0] = PointerGetDatum(app_id);
 	values[1] = PointerGetDatum(user_ids);
@@ -264,6 +272,8 @@ write_documents(StoreStatement stmt, text *app_id, ArrayType *user_ids, ArrayTyp
 
 	run_statement(stmt, values, false);
 	stored = SPI_processed;
+	if (statements[stmt].result == SPI_OK_SELECT)
+		stored = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	SPI_finish();
 	return stored;
 }

@@ -32,7 +32,8 @@ numeric_table() {
 	awk -F' \\| ' '{
 		for (i = 2; i <= NF; i++) {
 			cell = $i; gsub(/[|×, ]/, "", cell)
-			if (cell !~ /^-?[0-9]+(\.[0-9]+)?$/) exit 1
+			# smoke numbers mean nothing: a cell may be missing (–), not malformed
+			if (cell !~ /^-?[0-9]+(\.[0-9]+)?$/ && cell != "–") exit 1
 		}
 	}' <<<"$rows"
 }
