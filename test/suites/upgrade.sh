@@ -17,8 +17,9 @@ export PGUSER=${PGUSER:-postgres}
 
 TO=$(rel_sql -d postgres -c "SELECT default_version FROM pg_available_extensions WHERE name = 'user_metadata'")
 # every version a script name mentions, oldest first, but TO
-mapfile -t FROMS < <(for f in "$UM_ROOT"/sql/user_metadata--*.sql; do
-	basename "$f" .sql | sed -e 's/^user_metadata--//' -e 's/--/\n/'
+# (the current scripts are made from sql/*.sql.in at build time)
+mapfile -t FROMS < <(for f in "$UM_ROOT"/sql/user_metadata--*.sql "$UM_ROOT"/sql/user_metadata--*.sql.in; do
+	basename "${f%.in}" .sql | sed -e 's/^user_metadata--//' -e 's/--/\n/'
 done | sort -uV | grep -vxF "$TO")
 work=$UM_TMP/upgrade
 mkdir -p "$work"
