@@ -50,6 +50,7 @@ typedef struct AppScope
 static AppScope *scopes;
 static int	nscopes;
 static bool scopes_valid = false;
+static uint64 scopes_invalidations = 0;
 static Oid	scopes_relid = InvalidOid;
 static MemoryContext scopes_context = NULL;
 
@@ -58,7 +59,10 @@ invalidate_scopes(Datum arg, Oid relid)
 {
 	/* before the table exists, any new relation may be it */
 	if (!OidIsValid(scopes_relid) || !OidIsValid(relid) || relid == scopes_relid)
+	{
 		scopes_valid = false;
+		scopes_invalidations++;
+	}
 }
 
 /* Read user_metadata.admin_scopes, if it exists, into the cache */
@@ -71,6 +75,7 @@ load_scopes(void)
 	Snapshot	snapshot;
 	HeapTuple	tuple;
 	MemoryContext oldcontext;
+	uint64		start;
 	int			allocated = 8;
 
 	if (scopes_context == NULL)
@@ -83,11 +88,20 @@ load_scopes(void)
 	scopes = NULL;
 	nscopes = 0;
 
+	/*
+	 * Valid only once the whole table is read, and only if no invalidation
+	 * came meanwhile: a load cut short by an error (a cancel, a lock
+	 * timeout) must not leave a cache that confines nobody.
+	 */
+	scopes_valid = false;
+	start = scopes_invalidations;
 	nspid = get_namespace_oid("user_metadata", true);
 	scopes_relid = OidIsValid(nspid) ? get_relname_relid("admin_scopes", nspid) : InvalidOid;
-	scopes_valid = true;
 	if (!OidIsValid(scopes_relid))
+	{
+		scopes_valid = scopes_invalidations == start;
 		return;					/* a version before 1.2: no scopes */
+	}
 
 	scopes = MemoryContextAlloc(scopes_context, allocated * sizeof(AppScope));
 	rel = table_open(scopes_relid, AccessShareLock);
@@ -115,6 +129,7 @@ load_scopes(void)
 	table_endscan(scan);
 	UnregisterSnapshot(snapshot);
 	table_close(rel, AccessShareLock);
+	scopes_valid = scopes_invalidations == start;
 }
 
 static bool

@@ -174,7 +174,7 @@ require_all_stored(BulkArgs *args, uint64 stored)
 				(errcode(ERRCODE_TRIGGERED_ACTION_EXCEPTION),
 				 errmsg("a user metadata write was skipped by a trigger"),
 				 errdetail("A BEFORE trigger on user_metadata.user_metadata returned NULL for %lld of %d users of app \"%s\".",
-						   (long long) (args->count - stored), args->count, text_to_cstring(args->app_id)),
+						   (long long) args->count - (long long) stored, args->count, text_to_cstring(args->app_id)),
 				 errhint("Triggers on user_metadata.user_metadata must not skip rows; raise an error to refuse a write.")));
 }
 

@@ -29,6 +29,7 @@
 #include "nodes/params.h"
 #include "optimizer/optimizer.h"
 #include "optimizer/planner.h"
+#include "nodes/pathnodes.h"
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
 
@@ -84,7 +85,13 @@ argument_is_null(Node *arg, ParamListInfo params)
 		return prm != NULL && prm->isnull;
 	}
 	if (!IsA(arg, Const))
-		arg = eval_const_expressions(NULL, copyObject(arg));
+	{
+		/* fold with the bound parameters, as the planner will before Citus looks */
+		PlannerGlobal glob = {.type = T_PlannerGlobal, .boundParams = params};
+		PlannerInfo root = {.type = T_PlannerInfo, .glob = &glob};
+
+		arg = eval_const_expressions(&root, copyObject(arg));
+	}
 	return IsA(arg, Const) && ((Const *) arg)->constisnull;
 }
 

@@ -74,7 +74,7 @@ lookup_target(Oid fn_oid)
 		nargs = get_func_arg_info(proc, &types, &names, &modes);
 		for (int i = 0, input = 0; i < nargs; i++)
 		{
-			if (modes != NULL && modes[i] == PROARGMODE_OUT)
+			if (modes != NULL && (modes[i] == PROARGMODE_OUT || modes[i] == PROARGMODE_TABLE))
 				continue;
 			if (names != NULL && strcmp(names[i], "app_id") == 0)
 				app_id_arg = input;

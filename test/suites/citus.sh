@@ -160,10 +160,12 @@ check "the four per-user admin functions are distributed by user_id, force-deleg
 								   WHERE logicalrelid = 'user_metadata.user_metadata'::regclass)), ', ' ORDER BY 1)
 	FROM pg_dist_object WHERE classid = 'pg_proc'::regclass AND distribution_argument_index IS NOT NULL")"
 compare_calls "delegated"
-check "a NULL user id folded from an expression or bound to a prepared statement: 22004, the server keeps running" \
-	"22004|22004|22004|1" "$(state_of co "SELECT user_metadata.get_user_metadata(NULLIF('a', 'a'))")|$(state_of co \
+check "a NULL user id folded from an expression, bound to a prepared statement or folded from one: 22004, the server keeps running" \
+	"22004|22004|22004|22004|1" "$(state_of co "SELECT user_metadata.get_user_metadata(NULLIF('a', 'a'))")|$(state_of co \
 	"PREPARE g(text) AS SELECT user_metadata.get_user_metadata(\$1)" 'EXECUTE g(NULL)' 'EXECUTE g(NULL)' 'EXECUTE g(NULL)' \
 	'EXECUTE g(NULL)' 'EXECUTE g(NULL)' 'EXECUTE g(NULL)' 'EXECUTE g(NULL)')|$(state_of co \
+	"PREPARE n(text) AS SELECT user_metadata.get_user_metadata(NULLIF(\$1, ''))" "EXECUTE n('')" "EXECUTE n('')" \
+	"EXECUTE n('')" "EXECUTE n('')" "EXECUTE n('')" "EXECUTE n('')" "EXECUTE n('')")|$(state_of co \
 	"PREPARE u(text) AS SELECT * FROM user_metadata.update_user_metadata(\$1, '{}')" BEGIN 'EXECUTE u(NULL)')|$(co -c 'SELECT 1')"
 check "a call outside a transaction block is delegated: the worker runs the call itself" 1 \
 	"$(co -c 'SET citus.log_remote_commands = on' -c "SELECT user_metadata.update_user_metadata('deleg', '{\"a\": 1}')" \
