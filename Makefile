@@ -24,19 +24,9 @@ OBJS = \
 # the Atlas App Services import command (README, Moving in)
 SCRIPTS = src/user_metadata_import_atlas
 
-# Released scripts stay as they shipped; the current ones are made from
-# sql/*.sql.in, whose "-- @include NAME" lines take in sql/include/NAME, so
-# that what the store and the proxy, or a version's install and upgrade
-# scripts, have in common is written once.
-DATA = \
-	sql/user_metadata--1.0.sql \
-	sql/user_metadata--1.0--1.1.sql \
-	sql/user_metadata_proxy--1.0.sql
-DATA_built = \
-	sql/user_metadata--1.1--1.2.sql \
-	sql/user_metadata--1.2.sql \
-	sql/user_metadata_proxy--1.0--1.1.sql \
-	sql/user_metadata_proxy--1.1.sql
+# Install and upgrade scripts sit at the top, as in contrib: each is frozen
+# once released, and a new version adds only its upgrade script.
+DATA = $(wildcard user_metadata--*.sql user_metadata_proxy--*.sql)
 
 REGRESS = setup jsonb_merge jsonb_merge_patch store custom_user_data merge_trigger from_ejson
 REGRESS_OPTS = --inputdir=. --outputdir=test/regress
@@ -50,7 +40,3 @@ EXTRA_CLEAN = test/regress
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
-
-sql/%.sql: sql/%.sql.in $(wildcard sql/include/*.sql)
-	awk '/^-- @include / { f = "sql/include/" $$3; while ((getline line < f) > 0) print line; \
-		if (close(f) != 0) { print "missing " f > "/dev/stderr"; exit 1 }; next } { print }' $< >$@

@@ -2,7 +2,7 @@
 # test/suites/upgrade.sh: extension updates and dump/restore, in databases of
 # the main cluster (PGHOST, PGPORT).
 #
-# For every version FROM that the scripts in sql/ can install
+# For every version FROM that the scripts at the top of the tree can install
 # (user_metadata--V.sql, or an older one plus user_metadata--A--V.sql: the
 # list comes from the file names) other than the default version TO:
 # (a) a database created at FROM and written through FROM's functions is
@@ -16,10 +16,9 @@ source "$(dirname "$0")/../reliability/lib.sh"
 export PGUSER=${PGUSER:-postgres}
 
 TO=$(rel_sql -d postgres -c "SELECT default_version FROM pg_available_extensions WHERE name = 'user_metadata'")
-# every version a script name mentions, oldest first, but TO
-# (the current scripts are made from sql/*.sql.in at build time)
-mapfile -t FROMS < <(for f in "$UM_ROOT"/sql/user_metadata--*.sql "$UM_ROOT"/sql/user_metadata--*.sql.in; do
-	basename "${f%.in}" .sql | sed -e 's/^user_metadata--//' -e 's/--/\n/'
+# every version a released script's name mentions, oldest first, but TO
+mapfile -t FROMS < <(for f in "$UM_ROOT"/user_metadata--*.sql; do
+	basename "$f" .sql | sed -e 's/^user_metadata--//' -e 's/--/\n/'
 done | sort -uV | grep -vxF "$TO")
 work=$UM_TMP/upgrade
 mkdir -p "$work"
@@ -42,7 +41,7 @@ drop_databases() {
 }
 trap 'drop_databases; um_stop_clusters' EXIT
 drop_databases
-check "upgrade: sql/ has versions to update from to the default version $TO (${FROMS[*]})" yes \
+check "upgrade: the tree has versions to update from to the default version $TO (${FROMS[*]})" yes \
 	"$([ ${#FROMS[@]} -gt 0 ] && echo yes || echo no)"
 
 # rows DB: every row with the exact bytes of its document (md5 through a

@@ -1,4 +1,4 @@
-/* sql/user_metadata_proxy--1.0.sql: the user_metadata API of a proxy
+/* user_metadata_proxy--1.0.sql: the user_metadata API of a proxy
  * database, routed with PL/Proxy to partition databases running user_metadata */
 
 \echo Use "CREATE EXTENSION user_metadata_proxy" to load this file. \quit
