@@ -14,6 +14,7 @@ OBJS = \
 	src/proxy.o \
 	src/jsonb_merge.o \
 	src/store.o \
+	src/store_table.o \
 	src/identity.o \
 	src/custom_user_data.o \
 	src/merge_trigger.o \

@@ -29,7 +29,7 @@
 #include "utils/timestamp.h"
 
 #include "jsonb_merge.h"
-#include "store.h"
+#include "store_table.h"
 #include "user_metadata.h"
 
 static void
@@ -58,7 +58,8 @@ normalize_document(PG_FUNCTION_ARGS)
 	TriggerData *trigdata = (TriggerData *) fcinfo->context;
 	TupleDesc	tupdesc;
 	HeapTuple	tuple;
-	int			attnums[3] = {ATTNUM_METADATA, ATTNUM_CREATED_AT, ATTNUM_UPDATED_AT};
+	StoreColumns columns;
+	int			attnums[3];
 	Datum		values[3];
 	bool		isnull[3] = {false, false, false};
 	int			ncolumns = 1;
@@ -74,8 +75,12 @@ normalize_document(PG_FUNCTION_ARGS)
 
 	tupdesc = RelationGetDescr(trigdata->tg_relation);
 	tuple = TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) ? trigdata->tg_newtuple : trigdata->tg_trigtuple;
+	um_store_columns(trigdata->tg_relation, &columns);
+	attnums[0] = columns.metadata;
+	attnums[1] = columns.created_at;
+	attnums[2] = columns.updated_at;
 
-	values[0] = heap_getattr(tuple, ATTNUM_METADATA, tupdesc, &isnull[0]);
+	values[0] = heap_getattr(tuple, columns.metadata, tupdesc, &isnull[0]);
 	if (isnull[0])
 		return PointerGetDatum(tuple);	/* the NOT NULL constraint reports it */
 	document = DatumGetJsonbP(values[0]);
@@ -90,7 +95,7 @@ normalize_document(PG_FUNCTION_ARGS)
 	now = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
 	if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
 	{
-		values[1] = heap_getattr(trigdata->tg_trigtuple, ATTNUM_CREATED_AT, tupdesc, &isnull[1]);
+		values[1] = heap_getattr(trigdata->tg_trigtuple, columns.created_at, tupdesc, &isnull[1]);
 		values[2] = now;
 		ncolumns = 3;
 	}

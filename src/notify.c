@@ -24,22 +24,34 @@
 #include "utils/json.h"
 #include "utils/rel.h"
 
-#include "store.h"
+#include "store_table.h"
 #include "user_metadata.h"
 
 #define NOTIFY_CHANNEL "user_metadata"
 
+/* One id of the row as a JSON string, null when the row has none */
 static void
-notify_document(HeapTuple tuple, TupleDesc tupdesc)
+append_id(StringInfo payload, HeapTuple tuple, TupleDesc tupdesc, AttrNumber attnum)
+{
+	bool		isnull;
+	Datum		id = heap_getattr(tuple, attnum, tupdesc, &isnull);
+
+	if (isnull)
+		appendStringInfoString(payload, "null");
+	else
+		escape_json(payload, TextDatumGetCString(id));
+}
+
+static void
+notify_document(HeapTuple tuple, TupleDesc tupdesc, const StoreColumns *columns)
 {
 	StringInfoData payload;
-	bool		isnull;
 
 	initStringInfo(&payload);
 	appendStringInfoString(&payload, "{\"app_id\": ");
-	escape_json(&payload, TextDatumGetCString(heap_getattr(tuple, ATTNUM_APP_ID, tupdesc, &isnull)));
+	append_id(&payload, tuple, tupdesc, columns->app_id);
 	appendStringInfoString(&payload, ", \"user_id\": ");
-	escape_json(&payload, TextDatumGetCString(heap_getattr(tuple, ATTNUM_USER_ID, tupdesc, &isnull)));
+	append_id(&payload, tuple, tupdesc, columns->user_id);
 	appendStringInfoChar(&payload, '}');
 	Async_Notify(NOTIFY_CHANNEL, payload.data);
 	pfree(payload.data);
@@ -54,6 +66,7 @@ notify_change(PG_FUNCTION_ARGS)
 {
 	TriggerData *trigdata = (TriggerData *) fcinfo->context;
 	TupleDesc	tupdesc;
+	StoreColumns columns;
 
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_AFTER(trigdata->tg_event) ||
 		!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event))
@@ -64,9 +77,10 @@ notify_change(PG_FUNCTION_ARGS)
 		return PointerGetDatum(NULL);
 
 	tupdesc = RelationGetDescr(trigdata->tg_relation);
-	notify_document(trigdata->tg_trigtuple, tupdesc);
+	um_store_columns(trigdata->tg_relation, &columns);
+	notify_document(trigdata->tg_trigtuple, tupdesc, &columns);
 	/* an UPDATE that moves a document to another id changes both */
 	if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
-		notify_document(trigdata->tg_newtuple, tupdesc);
+		notify_document(trigdata->tg_newtuple, tupdesc, &columns);
 	return PointerGetDatum(NULL);
 }

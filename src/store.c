@@ -15,7 +15,8 @@
  * Every statement is schema-qualified and typed, and runs with pg_catalog
  * (then pg_temp) as the search path, for the admin API and the caller's own
  * calls alike, so that one cached plan serves both.  A write that does not store
- * exactly one row (a trigger a DBA added returned NULL) is an error.
+ * exactly the rows asked for (a trigger a DBA added returned NULL, or moved
+ * a row to another user) is an error.
  *
  * src/store.c
  *
@@ -37,6 +38,7 @@
 #include "args.h"
 #include "jsonb_merge.h"
 #include "store.h"
+#include "store_table.h"
 
 typedef enum StoreStatement
 {
@@ -58,54 +60,68 @@ typedef struct StatementDef
 	int			nargs;
 	Oid			argtypes[3];
 	int			result;			/* the SPI_OK_* code of success */
+	int			ncolumns;		/* the columns of its result rows ... */
+	Oid			coltypes[3];	/* ... and their types (text: or varchar) */
 } StatementDef;
 
 static const StatementDef statements[NUM_STATEMENTS] = {
 	[STMT_GET] = {
 		"SELECT metadata FROM user_metadata.user_metadata"
 		" WHERE app_id OPERATOR(pg_catalog.=) $1 AND user_id OPERATOR(pg_catalog.=) $2",
-		2, {TEXTOID, TEXTOID}, SPI_OK_SELECT
+		2, {TEXTOID, TEXTOID}, SPI_OK_SELECT, 1, {JSONBOID}
 	},
+	/* the single writes return the row's ids: a trigger may have moved it */
 	[STMT_UPDATE] = {
 		"INSERT INTO user_metadata.user_metadata AS t (app_id, user_id, metadata)"
 		" VALUES ($1, $2, $3)"
 		" ON CONFLICT (app_id, user_id) DO UPDATE"
 		" SET metadata = user_metadata.jsonb_merge(t.metadata, $3)"
-		" RETURNING metadata",
-		3, {TEXTOID, TEXTOID, JSONBOID}, SPI_OK_INSERT_RETURNING
+		" RETURNING app_id, user_id, metadata",
+		3, {TEXTOID, TEXTOID, JSONBOID}, SPI_OK_INSERT_RETURNING, 3, {TEXTOID, TEXTOID, JSONBOID}
 	},
 	[STMT_SET] = {
 		"INSERT INTO user_metadata.user_metadata AS t (app_id, user_id, metadata)"
 		" VALUES ($1, $2, $3)"
 		" ON CONFLICT (app_id, user_id) DO UPDATE"
 		" SET metadata = excluded.metadata"
-		" RETURNING metadata",
-		3, {TEXTOID, TEXTOID, JSONBOID}, SPI_OK_INSERT_RETURNING
+		" RETURNING app_id, user_id, metadata",
+		3, {TEXTOID, TEXTOID, JSONBOID}, SPI_OK_INSERT_RETURNING, 3, {TEXTOID, TEXTOID, JSONBOID}
 	},
-	/* the bulk writes: one row per array element, in order */
+	/*
+	 * The bulk writes: one row per array element, in order.  They count the
+	 * rows written, and of those the rows still under an asked id (a
+	 * trigger may have moved some), by a query: Citus reports rows it did
+	 * not insert.
+	 */
 	[STMT_SET_BULK] = {
-		"INSERT INTO user_metadata.user_metadata AS t (app_id, user_id, metadata)"
-		" SELECT $1, u.id, u.doc"
-		" FROM ROWS FROM (pg_catalog.unnest($2), pg_catalog.unnest($3)) AS u (id, doc)"
-		" ON CONFLICT (app_id, user_id) DO UPDATE"
-		" SET metadata = excluded.metadata",
-		3, {TEXTOID, TEXTARRAYOID, JSONBARRAYOID}, SPI_OK_INSERT
+		"WITH written AS ("
+		"  INSERT INTO user_metadata.user_metadata AS t (app_id, user_id, metadata)"
+		"  SELECT $1, u.id, u.doc"
+		"  FROM ROWS FROM (pg_catalog.unnest($2), pg_catalog.unnest($3)) AS u (id, doc)"
+		"  ON CONFLICT (app_id, user_id) DO UPDATE"
+		"  SET metadata = excluded.metadata"
+		"  RETURNING app_id, user_id)"
+		" SELECT (SELECT pg_catalog.count(*) FROM written),"
+		"  (SELECT pg_catalog.count(*) FROM written w JOIN pg_catalog.unnest($2) AS ids (id)"
+		"   ON w.app_id OPERATOR(pg_catalog.=) $1 AND w.user_id OPERATOR(pg_catalog.=) ids.id)",
+		3, {TEXTOID, TEXTARRAYOID, JSONBARRAYOID}, SPI_OK_SELECT, 2, {INT8OID, INT8OID}
 	},
-	/* counted by a query: Citus reports rows it did not insert */
 	[STMT_INSERT_BULK] = {
-		"WITH inserted AS ("
+		"WITH written AS ("
 		"  INSERT INTO user_metadata.user_metadata (app_id, user_id, metadata)"
 		"  SELECT $1, u.id, u.doc"
 		"  FROM ROWS FROM (pg_catalog.unnest($2), pg_catalog.unnest($3)) AS u (id, doc)"
 		"  ON CONFLICT (app_id, user_id) DO NOTHING"
-		"  RETURNING 1)"
-		" SELECT pg_catalog.count(*) FROM inserted",
-		3, {TEXTOID, TEXTARRAYOID, JSONBARRAYOID}, SPI_OK_SELECT
+		"  RETURNING app_id, user_id)"
+		" SELECT (SELECT pg_catalog.count(*) FROM written),"
+		"  (SELECT pg_catalog.count(*) FROM written w JOIN (SELECT DISTINCT id FROM pg_catalog.unnest($2) AS u (id)) ids"
+		"   ON w.app_id OPERATOR(pg_catalog.=) $1 AND w.user_id OPERATOR(pg_catalog.=) ids.id)",
+		3, {TEXTOID, TEXTARRAYOID, JSONBARRAYOID}, SPI_OK_SELECT, 2, {INT8OID, INT8OID}
 	},
 	[STMT_CLEAR] = {
 		"DELETE FROM user_metadata.user_metadata"
 		" WHERE app_id OPERATOR(pg_catalog.=) $1 AND user_id OPERATOR(pg_catalog.=) $2",
-		2, {TEXTOID, TEXTOID}, SPI_OK_DELETE
+		2, {TEXTOID, TEXTOID}, SPI_OK_DELETE, 0, {InvalidOid}
 	},
 	/*
 	 * One primary-key probe per id asked, in the order asked.  The plan is
@@ -118,13 +134,13 @@ static const StatementDef statements[NUM_STATEMENTS] = {
 		" LEFT JOIN user_metadata.user_metadata t"
 		"  ON t.app_id OPERATOR(pg_catalog.=) $1 AND t.user_id OPERATOR(pg_catalog.=) ids.id"
 		" ORDER BY ids.ord",
-		2, {TEXTOID, TEXTARRAYOID}, SPI_OK_SELECT
+		2, {TEXTOID, TEXTARRAYOID}, SPI_OK_SELECT, 2, {TEXTOID, JSONBOID}
 	},
 	[STMT_FIND] = {
 		"SELECT user_id FROM user_metadata.user_metadata"
 		" WHERE app_id OPERATOR(pg_catalog.=) $1 AND metadata OPERATOR(pg_catalog.@>) $2"
 		" ORDER BY user_id",
-		2, {TEXTOID, JSONBOID}, SPI_OK_SELECT
+		2, {TEXTOID, JSONBOID}, SPI_OK_SELECT, 1, {TEXTOID}
 	},
 };
 
@@ -141,15 +157,57 @@ static const StatementDef citus_get_bulk = {
 	" FROM pg_catalog.unnest($2) WITH ORDINALITY AS ids (id, ord)"
 	" LEFT JOIN found ON found.user_id OPERATOR(pg_catalog.=) ids.id"
 	" ORDER BY ids.ord",
-	2, {TEXTOID, TEXTARRAYOID}, SPI_OK_SELECT
+	2, {TEXTOID, TEXTARRAYOID}, SPI_OK_SELECT, 2, {TEXTOID, JSONBOID}
 };
 
 static SPIPlanPtr plans[NUM_STATEMENTS];
 
 /*
+ * What a statement did when it did not run as written: a rule a DBA added
+ * rewrote it, or its result has other columns than the table had when the
+ * extension made it.
+ */
+static void
+statement_changed(const char *detail)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_TRIGGERED_ACTION_EXCEPTION),
+			 errmsg("a user metadata statement did not run as written"),
+			 errdetail("%s", detail),
+			 errhint("Rules on user_metadata.user_metadata must not rewrite the writes of the user_metadata functions.")));
+}
+
+/* The result of a statement as its definition describes it */
+static void
+check_result(const StatementDef *def, int rc)
+{
+	TupleDesc	desc;
+
+	if (rc != def->result)
+		statement_changed(psprintf("The statement reported %s where %s was expected.",
+								   SPI_result_code_string(rc), SPI_result_code_string(def->result)));
+	if (def->ncolumns == 0)
+		return;
+	desc = SPI_tuptable->tupdesc;
+	if (desc->natts != def->ncolumns)
+		statement_changed(psprintf("Its result has %d columns where %d were expected.",
+								   desc->natts, def->ncolumns));
+	for (int i = 0; i < def->ncolumns; i++)
+	{
+		Oid			type = TupleDescAttr(desc, i)->atttypid;
+
+		if (type != def->coltypes[i] && !(def->coltypes[i] == TEXTOID && type == VARCHAROID))
+			statement_changed(psprintf("Column %d of its result is of type %s where %s was expected.",
+									   i + 1, format_type_be(type), format_type_be(def->coltypes[i])));
+	}
+}
+
+/*
  * Connect to SPI and run one statement, preparing it on first use with a
  * generic plan: its parameters never change the best plan.  Not with Citus,
  * which routes a statement by its parameters' values (custom plans).  The
+ * table is checked first (store_table.c) and the result after, so that
+ * whatever a DBA did to the table, no datum is read as another type.  The
  * search path is pinned as a function's SET clause would pin it, so that
  * triggers a DBA added may still set their own.  The caller calls
  * SPI_finish.
@@ -158,9 +216,11 @@ static void
 run_statement(StoreStatement stmt, Datum *values, bool read_only)
 {
 	const StatementDef *def = &statements[stmt];
-	int			save_nestlevel = NewGUCNestLevel();
+	int			save_nestlevel;
 	int			rc;
 
+	um_check_store_table();
+	save_nestlevel = NewGUCNestLevel();
 	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
 							 GUC_ACTION_SAVE, true, 0, false);
 	if ((rc = SPI_connect()) != SPI_OK_CONNECT)
@@ -180,26 +240,55 @@ run_statement(StoreStatement stmt, Datum *values, bool read_only)
 	}
 	rc = SPI_execute_plan(plans[stmt], values, NULL, read_only, 0);
 	AtEOXact_GUC(true, save_nestlevel);
-	if (rc != def->result)
-		elog(ERROR, "SPI_execute_plan returned %s, expected %s",
-			 SPI_result_code_string(rc), SPI_result_code_string(def->result));
+	check_result(def, rc);
 }
 
 /*
- * The first column of the first result row copied out of SPI, or 0 for no
- * row.  It may carry a short varlena header, so callers detoast it only
- * after SPI_finish, in their own memory context.
+ * Column column of the first result row copied out of SPI, or 0 for no row
+ * or a null.  It may carry a short varlena header, so callers detoast it
+ * only after SPI_finish, in their own memory context.
  */
 static Datum
-result_datum(void)
+result_datum(int column)
 {
 	bool		isnull;
 	Datum		value;
 
 	if (SPI_processed == 0)
 		return (Datum) 0;
-	value = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	value = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, column, &isnull);
 	return isnull ? (Datum) 0 : SPI_datumTransfer(value, false, -1);
+}
+
+/* Whether column column of the first result row is the id id */
+static bool
+result_is_id(int column, text *id)
+{
+	bool		isnull;
+	Datum		value = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, column, &isnull);
+	text	   *got;
+	bool		same;
+
+	if (isnull)
+		return false;
+	got = DatumGetTextPP(value);
+	same = VARSIZE_ANY_EXHDR(got) == VARSIZE_ANY_EXHDR(id) &&
+		memcmp(VARDATA_ANY(got), VARDATA_ANY(id), VARSIZE_ANY_EXHDR(id)) == 0;
+	if ((Pointer) got != DatumGetPointer(value))
+		pfree(got);
+	return same;
+}
+
+static void
+write_skipped(text *app_id, text *user_id, const char *what)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_TRIGGERED_ACTION_EXCEPTION),
+			 errmsg("the user metadata write was %s by a trigger", what),
+			 errdetail("A BEFORE trigger on user_metadata.user_metadata %s, so the document of user \"%s\" in app \"%s\" was not written.",
+					   strcmp(what, "skipped") == 0 ? "returned NULL" : "changed the row's app_id or user_id",
+					   text_to_cstring(user_id), text_to_cstring(app_id)),
+			 errhint("Triggers on user_metadata.user_metadata must not skip rows or move them to other users; raise an error to refuse a write.")));
 }
 
 /* Run a write statement and return the document it stored */
@@ -215,13 +304,10 @@ write_document(StoreStatement stmt, text *app_id, text *user_id, Jsonb *document
 
 	run_statement(stmt, values, false);
 	if (SPI_processed != 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_TRIGGERED_ACTION_EXCEPTION),
-				 errmsg("the user metadata write was skipped by a trigger"),
-				 errdetail("A BEFORE trigger on user_metadata.user_metadata returned NULL, so the document of user \"%s\" in app \"%s\" was not written.",
-						   text_to_cstring(user_id), text_to_cstring(app_id)),
-				 errhint("Triggers on user_metadata.user_metadata must not skip rows; raise an error to refuse a write.")));
-	stored = result_datum();
+		write_skipped(app_id, user_id, "skipped");
+	if (!result_is_id(1, app_id) || !result_is_id(2, user_id))
+		write_skipped(app_id, user_id, "moved");
+	stored = result_datum(3);
 	SPI_finish();
 
 	return DatumGetJsonbP(stored);
@@ -237,7 +323,7 @@ um_store_get(text *app_id, text *user_id)
 	values[1] = PointerGetDatum(user_id);
 
 	run_statement(STMT_GET, values, true);
-	stored = result_datum();
+	stored = result_datum(1);
 	SPI_finish();
 
 	return stored ? DatumGetJsonbP(stored) : um_merge_root(NULL, NULL);
@@ -256,14 +342,15 @@ um_store_set(text *app_id, text *user_id, Jsonb *document)
 }
 
 /*
- * Run a bulk write statement; returns the number of rows it stored: the
- * statement's row count, or the count a query statement returns
+ * Run a bulk write statement; returns the number of rows it stored.  A row
+ * that a trigger moved to an id not asked for is an error.
  */
 static uint64
 write_documents(StoreStatement stmt, text *app_id, ArrayType *user_ids, ArrayType *documents)
 {
 	Datum		values[3];
-	uint64		stored;
+	int64		stored;
+	int64		kept;
 	bool		isnull;
 
 	values[0] = PointerGetDatum(app_id);
@@ -271,11 +358,19 @@ write_documents(StoreStatement stmt, text *app_id, ArrayType *user_ids, ArrayTyp
 	values[2] = PointerGetDatum(documents);
 
 	run_statement(stmt, values, false);
-	stored = SPI_processed;
-	if (statements[stmt].result == SPI_OK_SELECT)
-		stored = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	if (SPI_processed != 1)
+		statement_changed("The count of the rows written is missing.");
+	stored = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	kept = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
 	SPI_finish();
-	return stored;
+	if (kept != stored)
+		ereport(ERROR,
+				(errcode(ERRCODE_TRIGGERED_ACTION_EXCEPTION),
+				 errmsg("a user metadata write was moved by a trigger"),
+				 errdetail("A BEFORE trigger on user_metadata.user_metadata changed the app_id or user_id of %lld of the %lld rows written for app \"%s\".",
+						   (long long) (stored - kept), (long long) stored, text_to_cstring(app_id)),
+				 errhint("Triggers on user_metadata.user_metadata must not skip rows or move them to other users; raise an error to refuse a write.")));
+	return (uint64) stored;
 }
 
 uint64

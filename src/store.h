@@ -13,13 +13,6 @@
 #include "utils/array.h"
 #include "utils/jsonb.h"
 
-/* Columns of user_metadata.user_metadata */
-#define ATTNUM_APP_ID 1
-#define ATTNUM_USER_ID 2
-#define ATTNUM_METADATA 3
-#define ATTNUM_CREATED_AT 4
-#define ATTNUM_UPDATED_AT 5
-
 /* The stored document of one user, or {} when there is none */
 extern Jsonb *um_store_get(text *app_id, text *user_id);
 

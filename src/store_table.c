@@ -1,0 +1,88 @@
+/*-------------------------------------------------------------------------
+ *
+ * store_table.c
+ *	  The columns of user_metadata.user_metadata that the C code relies on.
+ *
+ * A DBA may add, drop, re-add, rename or retype columns of the table.  The
+ * C code therefore never reads a column by a fixed position: the triggers
+ * find each column by name in the descriptor of the row they are given, and
+ * the store checks the table before each statement, so that a column that
+ * is missing or of another type is a clear error instead of a datum read as
+ * the wrong type.  Ids may be text or varchar, whose datums are alike.
+ *
+ * src/store_table.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/relation.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+
+#include "store_table.h"
+
+#define STORE_HINT "Give user_metadata.user_metadata back the columns app_id text, user_id text, metadata jsonb, created_at timestamptz and updated_at timestamptz, as CREATE EXTENSION made them."
+
+/* The attribute number of column name of rel, of type type or also alt */
+static AttrNumber
+store_column(Relation rel, const char *name, Oid type, Oid alt)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+
+	for (int i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+
+		if (att->attisdropped || strcmp(NameStr(att->attname), name) != 0)
+			continue;
+		if (att->atttypid != type && att->atttypid != alt)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("column \"%s\" of table \"%s\" is of type %s, not %s",
+							name, RelationGetRelationName(rel),
+							format_type_be(att->atttypid), format_type_be(type)),
+					 errdetail("The user_metadata functions and triggers read that column as %s.",
+							   format_type_be(type)),
+					 errhint(STORE_HINT)));
+		return att->attnum;
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_UNDEFINED_COLUMN),
+			 errmsg("column \"%s\" of table \"%s\" does not exist", name, RelationGetRelationName(rel)),
+			 errdetail("The user_metadata functions and triggers read and write that column."),
+			 errhint(STORE_HINT)));
+	pg_unreachable();
+}
+
+void
+um_store_columns(Relation rel, StoreColumns *columns)
+{
+	columns->app_id = store_column(rel, "app_id", TEXTOID, VARCHAROID);
+	columns->user_id = store_column(rel, "user_id", TEXTOID, VARCHAROID);
+	columns->metadata = store_column(rel, "metadata", JSONBOID, JSONBOID);
+	columns->created_at = store_column(rel, "created_at", TIMESTAMPTZOID, TIMESTAMPTZOID);
+	columns->updated_at = store_column(rel, "updated_at", TIMESTAMPTZOID, TIMESTAMPTZOID);
+}
+
+void
+um_check_store_table(void)
+{
+	Oid			nspid = get_namespace_oid("user_metadata", false);
+	Oid			relid = get_relname_relid("user_metadata", nspid);
+	Relation	rel;
+	StoreColumns columns;
+
+	if (!OidIsValid(relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation \"user_metadata.user_metadata\" does not exist"),
+				 errhint(STORE_HINT)));
+	/* the lock the statement takes anyway keeps the columns as checked */
+	rel = relation_open(relid, AccessShareLock);
+	um_store_columns(rel, &columns);
+	relation_close(rel, NoLock);
+}
