@@ -13,8 +13,9 @@
  * A role that has the privileges of a role listed in admin_scopes is
  * confined to the apps listed for those roles; any other role granted
  * EXECUTE acts for every app, as in 1.1.  Superusers are never confined.
- * Each backend caches the table; a statement trigger on it sends a relcache
- * invalidation, so every backend reloads after a change commits.
+ * The table is read on every call, never cached: a cache kept valid by a
+ * trigger failed open when the trigger did not fire (replica mode,
+ * DISABLE TRIGGER).
  *
  * src/admin_access.c
  *
@@ -28,135 +29,102 @@
 #include "access/tableam.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_proc.h"
+#include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
-#include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
 
 #include "admin_access.h"
 
-typedef struct AppScope
-{
-	Oid			role;
-	text	   *app_id;
-} AppScope;
+#define SCOPES_HINT "Give user_metadata.admin_scopes back its columns role regrole and app_id text, as CREATE EXTENSION made them."
 
-static AppScope *scopes;
-static int	nscopes;
-static bool scopes_valid = false;
-static uint64 scopes_invalidations = 0;
-static Oid	scopes_relid = InvalidOid;
-static MemoryContext scopes_context = NULL;
-
-static void
-invalidate_scopes(Datum arg, Oid relid)
+/* The attribute number of column name of admin_scopes, of type type */
+static AttrNumber
+scopes_column(Relation rel, const char *name, Oid type)
 {
-	/* before the table exists, any new relation may be it */
-	if (!OidIsValid(scopes_relid) || !OidIsValid(relid) || relid == scopes_relid)
+	TupleDesc	desc = RelationGetDescr(rel);
+
+	for (int i = 0; i < desc->natts; i++)
 	{
-		scopes_valid = false;
-		scopes_invalidations++;
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+
+		if (att->attisdropped || strcmp(NameStr(att->attname), name) != 0)
+			continue;
+		if (att->atttypid != type)
+			break;
+		return att->attnum;
 	}
+	ereport(ERROR,
+			(errcode(ERRCODE_DATATYPE_MISMATCH),
+			 errmsg("table user_metadata.admin_scopes has no column \"%s\" of type %s",
+					name, format_type_be(type)),
+			 errdetail("The admin API reads the scopes from that column, and refuses every call of a role that is not a superuser until it can."),
+			 errhint(SCOPES_HINT)));
+	pg_unreachable();
 }
 
-/* Read user_metadata.admin_scopes, if it exists, into the cache */
+/*
+ * Raise 42501 unless roleid may act for app_id.  The scopes are read on
+ * every call, with the latest snapshot, straight from the table: whatever
+ * wrote them (in replica mode, with triggers disabled, by pg_restore), the
+ * next call of every session sees the committed change, and a read cut
+ * short by an error or a cancel fails the call.  The table is tiny.
+ */
 static void
-load_scopes(void)
+require_app_admin(Oid roleid, text *app_id)
 {
 	Oid			nspid;
+	Oid			relid;
 	Relation	rel;
 	TableScanDesc scan;
 	Snapshot	snapshot;
 	HeapTuple	tuple;
-	MemoryContext oldcontext;
-	uint64		start;
-	int			allocated = 8;
+	AttrNumber	role_attnum;
+	AttrNumber	app_attnum;
+	bool		listed = false;
+	bool		allowed = false;
 
-	if (scopes_context == NULL)
-	{
-		scopes_context = AllocSetContextCreate(CacheMemoryContext, "user_metadata admin scopes",
-											   ALLOCSET_SMALL_SIZES);
-		CacheRegisterRelcacheCallback(invalidate_scopes, (Datum) 0);
-	}
-	MemoryContextReset(scopes_context);
-	scopes = NULL;
-	nscopes = 0;
-
-	/*
-	 * Valid only once the whole table is read, and only if no invalidation
-	 * came meanwhile: a load cut short by an error (a cancel, a lock
-	 * timeout) must not leave a cache that confines nobody.
-	 */
-	scopes_valid = false;
-	start = scopes_invalidations;
-	nspid = get_namespace_oid("user_metadata", true);
-	scopes_relid = OidIsValid(nspid) ? get_relname_relid("admin_scopes", nspid) : InvalidOid;
-	if (!OidIsValid(scopes_relid))
-	{
-		scopes_valid = scopes_invalidations == start;
+	if (superuser_arg(roleid))
+		return;
+	nspid = get_namespace_oid("user_metadata", false);
+	relid = get_relname_relid("admin_scopes", nspid);
+	if (!OidIsValid(relid))
 		return;					/* a version before 1.2: no scopes */
-	}
 
-	scopes = MemoryContextAlloc(scopes_context, allocated * sizeof(AppScope));
-	rel = table_open(scopes_relid, AccessShareLock);
+	rel = table_open(relid, AccessShareLock);
+	role_attnum = scopes_column(rel, "role", REGROLEOID);
+	app_attnum = scopes_column(rel, "app_id", TEXTOID);
 	snapshot = RegisterSnapshot(GetLatestSnapshot());
 	scan = table_beginscan(rel, snapshot, 0, NULL);
-	while ((tuple = heap_getnext(scan, ForwardScanDirection)) != NULL)
+	while (!allowed && (tuple = heap_getnext(scan, ForwardScanDirection)) != NULL)
 	{
-		bool		isnull[2];
-		Datum		values[2];
+		bool		role_null;
+		bool		app_null;
+		Datum		role = heap_getattr(tuple, role_attnum, RelationGetDescr(rel), &role_null);
+		Datum		app = heap_getattr(tuple, app_attnum, RelationGetDescr(rel), &app_null);
 
-		heap_deform_tuple(tuple, RelationGetDescr(rel), values, isnull);
-		if (isnull[0] || isnull[1])
-			continue;			/* NOT NULL columns: cannot happen */
-		if (nscopes == allocated)
+		if (role_null || !has_privs_of_role(roleid, DatumGetObjectId(role)))
+			continue;
+		listed = true;
+		if (!app_null)
 		{
-			allocated *= 2;
-			scopes = repalloc(scopes, allocated * sizeof(AppScope));
+			text	   *scope = DatumGetTextPP(app);
+
+			allowed = VARSIZE_ANY_EXHDR(scope) == VARSIZE_ANY_EXHDR(app_id) &&
+				memcmp(VARDATA_ANY(scope), VARDATA_ANY(app_id), VARSIZE_ANY_EXHDR(app_id)) == 0;
 		}
-		scopes[nscopes].role = DatumGetObjectId(values[0]);
-		oldcontext = MemoryContextSwitchTo(scopes_context);
-		scopes[nscopes].app_id = DatumGetTextPCopy(values[1]);
-		MemoryContextSwitchTo(oldcontext);
-		nscopes++;
 	}
 	table_endscan(scan);
 	UnregisterSnapshot(snapshot);
 	table_close(rel, AccessShareLock);
-	scopes_valid = scopes_invalidations == start;
-}
 
-static bool
-same_text(text *a, text *b)
-{
-	return VARSIZE_ANY_EXHDR(a) == VARSIZE_ANY_EXHDR(b) &&
-		memcmp(VARDATA_ANY(a), VARDATA_ANY(b), VARSIZE_ANY_EXHDR(a)) == 0;
-}
-
-static void
-require_app_admin(Oid roleid, text *app_id)
-{
-	bool		confined = false;
-
-	if (!scopes_valid)
-		load_scopes();
-	if (nscopes == 0 || superuser_arg(roleid))
-		return;
-	for (int i = 0; i < nscopes; i++)
-	{
-		if (!has_privs_of_role(roleid, scopes[i].role))
-			continue;
-		if (same_text(scopes[i].app_id, app_id))
-			return;
-		confined = true;
-	}
-	if (confined)
+	if (listed && !allowed)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied for app \"%s\"", text_to_cstring(app_id)),
@@ -193,8 +161,10 @@ um_admin_end(const UmOwnerSwitch *sw)
 /*
  * admin_scopes_changed() RETURNS trigger
  *
- * AFTER ... FOR EACH STATEMENT on user_metadata.admin_scopes: have every
- * backend reload the scopes once the change commits.
+ * AFTER ... FOR EACH STATEMENT on user_metadata.admin_scopes, as 1.2
+ * installs it.  The scopes are no longer cached (require_app_admin reads
+ * them on every call), so the invalidation it sends only costs a relcache
+ * rebuild; the trigger goes with the next version's upgrade script.
  */
 PG_FUNCTION_INFO_V1(admin_scopes_changed);
 Datum

@@ -67,6 +67,17 @@ um_object_arg(FunctionCallInfo fcinfo, int argno, const char *argname)
 	return jb;
 }
 
+void
+um_one_dimension(ArrayType *array, const char *argname)
+{
+	if (ARR_NDIM(array) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("argument \"%s\" must be a one-dimensional array", argname),
+				 errdetail("It has %d dimensions.", ARR_NDIM(array)),
+				 errhint("Pass a flat list, such as ARRAY['u1', 'u2'].")));
+}
+
 ArrayType *
 um_id_array_arg(FunctionCallInfo fcinfo, int argno, const char *argname)
 {
@@ -77,6 +88,7 @@ um_id_array_arg(FunctionCallInfo fcinfo, int argno, const char *argname)
 
 	require_not_null(fcinfo, argno, argname, "Pass an array of user ids; an empty array returns no rows.");
 	ids = PG_GETARG_ARRAYTYPE_P(argno);
+	um_one_dimension(ids, argname);
 	deconstruct_array(ids, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &count);
 	for (int i = 0; i < count; i++)
 	{

@@ -11,6 +11,7 @@
 #define ARGS_H
 
 #include "fmgr.h"
+#include "utils/array.h"
 #include "utils/jsonb.h"
 
 /* 22004 for a NULL user or app id */
@@ -22,7 +23,10 @@ extern text *um_id_arg(FunctionCallInfo fcinfo, int argno, const char *argname);
 /* A document or patch: 22004 for SQL NULL, 22023 unless a JSON object */
 extern Jsonb *um_object_arg(FunctionCallInfo fcinfo, int argno, const char *argname);
 
-/* An array of ids: 22004 for SQL NULL or a null element, 22023 for an empty one */
+/* 2202E unless array, the argument argname, has at most one dimension */
+extern void um_one_dimension(ArrayType *array, const char *argname);
+
+/* An array of ids (one dimension, else 2202E): 22004 for SQL NULL or a null element, 22023 for an empty one */
 extern ArrayType *um_id_array_arg(FunctionCallInfo fcinfo, int argno, const char *argname);
 
 #endif							/* ARGS_H */

@@ -63,6 +63,7 @@ documents_arg(FunctionCallInfo fcinfo, int argno, const char *argname, int *coun
 				 errmsg("argument \"%s\" must not be null", argname),
 				 errhint(DOCUMENTS_HINT)));
 	*array = PG_GETARG_ARRAYTYPE_P(argno);
+	um_one_dimension(*array, argname);
 	deconstruct_array(*array, JSONBOID, -1, false, TYPALIGN_INT, &elems, &nulls, count);
 	for (int i = 0; i < *count; i++)
 	{

@@ -5,7 +5,7 @@
 -- read, and per-app admin scopes.
 --
 BEGIN;
-SELECT plan(35);
+SELECT plan(40);
 
 CREATE ROLE um_rules_client;
 GRANT SELECT, INSERT, UPDATE, DELETE ON user_metadata.user_metadata TO um_rules_client;
@@ -93,6 +93,17 @@ SELECT throws_ok($$ SELECT * FROM user_metadata.get_user_metadata_bulk(ARRAY['a'
 				 'bulk read with an empty id is 22023');
 SELECT throws_ok($$ SELECT * FROM user_metadata.get_user_metadata_bulk(ARRAY['a'], '') $$, '22023', NULL,
 				 'bulk read with an empty app_id is 22023');
+-- ids and documents come as flat lists: more dimensions are 2202E, as hstore has it
+SELECT throws_ok($$ SELECT * FROM user_metadata.get_user_metadata_bulk(ARRAY[['rules_b1', 'rules_b2'], ['c', 'd']]) $$,
+				 '2202E', 'argument "user_ids" must be a one-dimensional array', 'bulk read of a two-dimensional array is 2202E');
+SELECT throws_ok($$ SELECT * FROM user_metadata.get_user_metadata(ARRAY[['rules_b1'], ['rules_b2']]) $$,
+				 '2202E', NULL, 'the deprecated array read of a two-dimensional array is 2202E');
+SELECT throws_ok($$ SELECT user_metadata.set_user_metadata_bulk(ARRAY[['md_a'], ['md_b']], ARRAY['{}', '{}']::jsonb[]) $$,
+				 '2202E', 'argument "user_ids" must be a one-dimensional array', 'bulk write of two-dimensional ids is 2202E');
+SELECT throws_ok($$ SELECT user_metadata.update_user_metadata_bulk(ARRAY['md_a', 'md_b'], ARRAY[['{}'], ['{}']]::jsonb[]) $$,
+				 '2202E', 'argument "patches" must be a one-dimensional array', 'bulk update of two-dimensional patches is 2202E');
+SELECT is((SELECT count(*) FROM user_metadata.user_metadata WHERE user_id IN ('md_a', 'md_b')), 0::bigint,
+		  'the refused two-dimensional writes stored nothing');
 -- long lists probe the primary key: never a scan of the whole table
 INSERT INTO user_metadata.user_metadata (user_id, metadata) SELECT 'rules_f' || i, '{}' FROM generate_series(1, 20000) i;
 ANALYZE user_metadata.user_metadata;
