@@ -270,3 +270,14 @@ ALTER DATABASE :"db" SET statement_timeout = '200ms';
 
 --! max_document_bytes lowered below the stored documents
 ALTER DATABASE :"db" SET user_metadata.max_document_bytes = 8;
+
+--! admin_scopes: role becomes oid
+ALTER TABLE user_metadata.admin_scopes ALTER COLUMN role TYPE oid;
+
+--! admin_scopes: app_id dropped and added again (attnums move)
+ALTER TABLE user_metadata.admin_scopes DROP COLUMN app_id CASCADE;
+ALTER TABLE user_metadata.admin_scopes ADD COLUMN app_id text;
+INSERT INTO user_metadata.admin_scopes (role, app_id) VALUES ('um_tc_admin', 'public');
+
+--! admin_scopes: a scope for the admin role in another app only
+INSERT INTO user_metadata.admin_scopes VALUES ('um_tc_admin', 'elsewhere');
