@@ -14,8 +14,10 @@
 #include "utils/array.h"
 #include "utils/jsonb.h"
 
+#include "pg_compat.h"
+
 /* 22004 for a NULL user or app id */
-extern void um_null_id(const char *argname) pg_attribute_noreturn();
+pg_noreturn extern void um_null_id(const char *argname);
 
 /* A user or app id: 22004 for SQL NULL, 22023 when empty */
 extern text *um_id_arg(FunctionCallInfo fcinfo, int argno, const char *argname);

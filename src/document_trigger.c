@@ -29,6 +29,7 @@
 #include "utils/timestamp.h"
 
 #include "jsonb_merge.h"
+#include "pg_compat.h"
 #include "store_table.h"
 #include "user_metadata.h"
 
@@ -99,7 +100,7 @@ normalize_document(PG_FUNCTION_ARGS)
 		values[2] = now;
 		ncolumns = 3;
 	}
-	else if (!pg_class_ownercheck(RelationGetRelid(trigdata->tg_relation), GetUserId()))
+	else if (!um_relation_ownercheck(RelationGetRelid(trigdata->tg_relation), GetUserId()))
 	{
 		values[1] = values[2] = now;
 		ncolumns = 3;

@@ -31,6 +31,7 @@
 #include "utils/numeric.h"
 
 #include "ejson.h"
+#include "pg_compat.h"
 
 #define MS_PER_DAY INT64CONST(86400000)
 #define UINT32_LIMIT INT64CONST(4294967295)
@@ -109,8 +110,7 @@ append_path_key(StringInfo path, const char *key, int len)
 		escape_json(path, pnstrdup(key, len));
 }
 
-static void
-pg_attribute_noreturn()
+pg_noreturn static void
 malformed(EjsonState *st, const char *wrapper, const char *expected)
 {
 	ereport(ERROR,
@@ -517,7 +517,7 @@ convert_binary(EjsonState *st, JsonbIteratorToken seq, const char *wrapper,
 {
 	char	   *b64;
 	int			b64len;
-	char	   *bytes;
+	um_b64_byte *bytes;
 	int			nbytes;
 	int64		type;
 

@@ -12,6 +12,8 @@
 
 #include "utils/jsonb.h"
 
+#include "pg_compat.h"
+
 /* A JSON null at the root */
 static inline bool
 um_is_json_null(const Jsonb *jb)
@@ -33,6 +35,6 @@ extern Jsonb *um_merge_root(Jsonb *stored, Jsonb *patch);
  * Raise 22023: jb, described by what (such as: argument "patch"), is not a
  * JSON object; the detail gives its JSON type.
  */
-extern void um_not_an_object(const Jsonb *jb, const char *what, const char *hint) pg_attribute_noreturn();
+pg_noreturn extern void um_not_an_object(const Jsonb *jb, const char *what, const char *hint);
 
 #endif							/* JSONB_MERGE_H */

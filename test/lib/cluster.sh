@@ -7,11 +7,21 @@
 # "tcp" takes a free port (um_free_port): suites never need fixed ones.
 # UM_PORT_BASE=P makes free ports come from P upwards (first free one).
 #
+# The server is PGBIN's (test/run exports it for its suites), else that of
+# PG_CONFIG=/path/to/pg_config (any major from 15, any installation prefix),
+# else Debian's PostgreSQL 15.  UM_PG_MAJOR is its major version.
+#
 # UM_SANDBOX=DIR (test/sanitize) builds and runs against a private copy of
 # the PostgreSQL installation under DIR instead of the system's; its server
 # runs with the NAME=VALUE words of UM_SANDBOX_ENV in its environment.
 
+if [ -z "${PGBIN:-}" ] && [ -n "${PG_CONFIG:-}" ]; then
+	PGBIN=${UM_SANDBOX:-}$("$PG_CONFIG" --bindir) || exit 1
+fi
 PGBIN=${PGBIN:-${UM_SANDBOX:-}/usr/lib/postgresql/15/bin}
+# the installation the sandbox copies: PGBIN without the sandbox's prefix
+UM_PGBIN_REAL=${PGBIN#"${UM_SANDBOX:-}"}
+UM_PG_MAJOR=$("${UM_PGBIN_REAL}/pg_config" --version 2>/dev/null | sed -nE 's/^PostgreSQL ([0-9]+).*/\1/p')
 UM_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 UM_CLUSTERS=()
 UM_TMP=${UM_TMP:-$(mktemp -d /tmp/user_metadata.XXXXXX)}
@@ -45,20 +55,27 @@ um_build_install() {
 		make -C "$dir" -s PG_CONFIG="$PGBIN/pg_config" "$@" install >/dev/null
 }
 
-# um_make_sandbox DIR: fresh copies of the PostgreSQL 15 installation under
+# um_make_sandbox DIR: fresh copies of the PostgreSQL installation under
 # UM_SANDBOX (its programs find share/ and lib/ relative to themselves; the
 # headers are only read) and of the tree, without build products, in DIR.
+# Debian's installation is split over /usr/lib, /usr/share and /usr/include;
+# one built from source (../shared/postgresql/build.sh) is one prefix.
 # With UM_SANDBOX_ENV, its postgres becomes a script that exports those
 # words and runs the real one under the same name, so that every start of
 # the server, pg_ctl restart included, has them.
 um_make_sandbox() {
-	local dir=$1 usr=$UM_SANDBOX/usr
-	local bin=$usr/lib/postgresql/15/bin
-	rm -rf "$usr" "$dir" &&
-		mkdir -p "$usr/lib/postgresql" "$usr/share/postgresql" "$usr/include" "$dir" &&
-		cp -a /usr/lib/postgresql/15 "$usr/lib/postgresql/" &&
-		cp -a /usr/share/postgresql/15 "$usr/share/postgresql/" &&
-		ln -s /usr/include/postgresql "$usr/include/postgresql" || return 1
+	local dir=$1 bin=$PGBIN usr=$UM_SANDBOX/usr prefix=${UM_PGBIN_REAL%/bin}
+	rm -rf "$dir" && mkdir -p "$dir" || return 1
+	if [[ $UM_PGBIN_REAL == /usr/lib/postgresql/*/bin ]]; then
+		rm -rf "$usr" &&
+			mkdir -p "$usr/lib/postgresql" "$usr/share/postgresql" "$usr/include" &&
+			cp -a "$prefix" "$usr/lib/postgresql/" &&
+			cp -a "/usr/share/postgresql/$UM_PG_MAJOR" "$usr/share/postgresql/" &&
+			ln -s /usr/include/postgresql "$usr/include/postgresql" || return 1
+	else
+		rm -rf "$UM_SANDBOX$prefix" && mkdir -p "$(dirname "$UM_SANDBOX$prefix")" &&
+			cp -a "$prefix" "$UM_SANDBOX$prefix" || return 1
+	fi
 	if [ -n "${UM_SANDBOX_ENV:-}" ]; then
 		# shellcheck disable=SC2016 # $0 and $@ are the script's own
 		mv "$bin/postgres" "$bin/postgres.real" &&

@@ -75,6 +75,15 @@ tap_count() {
 	done
 }
 
+# pg_regress_results LOG: "ok NAME" or "FAILED NAME" for each test in a
+# pg_regress log.  15 prints "test NAME ... ok"; 16 and later print TAP,
+# "ok N - NAME  T ms" ("not ok" on failure, "+" for "-" in a parallel group)
+pg_regress_results() {
+	sed -nE -e 's/^(test| ) *([a-z0-9_]+) +\.\.\. (ok|FAILED).*/\3 \2/p' \
+		-e 's/^ok +[0-9]+ +[-+] +([a-z0-9_]+) .*/ok \1/p' \
+		-e 's/^not ok +[0-9]+ +[-+] +([a-z0-9_]+) .*/FAILED \1/p' "$1"
+}
+
 # tap_summary: the final line; fails when a check failed or none passed
 tap_summary() {
 	echo "$TAP_PASSED passed, $TAP_FAILED failed, $TAP_SKIPPED skipped"

@@ -10,3 +10,16 @@ source "$(dirname "${BASH_SOURCE[0]}")/../lib/tap.sh"
 rel_sql() {
 	psql -X -q -v ON_ERROR_STOP=1 -At "$@"
 }
+
+# rows DB [PSQL ARGS...]: every row of the store with the exact bytes of its
+# document (md5 through a binary-coercible cast that is rolled back), in key
+# order (test/suites/upgrade.sh, pg_upgrade.sh)
+rows() {
+	rel_sql -d "$@" <<'SQL'
+BEGIN;
+CREATE CAST (jsonb AS bytea) WITHOUT FUNCTION;
+COPY (SELECT app_id, user_id, metadata, md5(metadata::bytea), created_at, updated_at
+	  FROM user_metadata.user_metadata ORDER BY app_id, user_id) TO STDOUT;
+ROLLBACK;
+SQL
+}

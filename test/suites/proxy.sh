@@ -54,7 +54,13 @@ through_proxy() {
 				WITH ORDINALITY AS r (user_id, metadata, ord)"
 }
 
-um_install_packages postgresql-15-plproxy
+# PL/Proxy: Debian's package for 15, else one installed for this server
+if [ "$UM_PG_MAJOR" = 15 ]; then
+	um_install_packages postgresql-15-plproxy
+elif [ ! -f "$("$PGBIN/pg_config" --sharedir)/extension/plproxy.control" ]; then
+	check_skip proxy "PL/Proxy is not installed for PostgreSQL $UM_PG_MAJOR (Debian 12 packages it for 15 only)"
+	exit 0
+fi
 export PGHOST=127.0.0.1 PGUSER=postgres
 um_start_cluster A tcp
 um_start_cluster B tcp
