@@ -4,11 +4,12 @@
  *	  The admin API's access rules: per-app scopes for calling roles, and
  *	  the owner's rights the calls then run with.
  *
- * The admin API is not SECURITY DEFINER: a definer function cannot know
- * who called it, and per-app scopes are about exactly that.  Each call
- * checks the calling role against user_metadata.admin_scopes, then acts as
- * the function's owner for its statements, as SECURITY DEFINER would; the
- * statements pin their own search path (store.c).
+ * An admin API function is itself SECURITY INVOKER: a definer function
+ * cannot know who called it, and per-app scopes are about exactly that.
+ * Each call checks the calling role against user_metadata.admin_scopes,
+ * then does its work inside user_metadata.run_as_owner, the extension's one
+ * SECURITY DEFINER function, whose SET search_path = pg_catalog, pg_temp
+ * is declared in the catalogs with it.
  *
  * A role that has the privileges of a role listed in admin_scopes is
  * confined to the apps listed for those roles; any other role granted
@@ -32,10 +33,13 @@
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "miscadmin.h"
+#include "nodes/value.h"
+#include "parser/parse_func.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
@@ -133,49 +137,117 @@ require_app_admin(Oid roleid, text *app_id)
 				 errhint("Ask the database owner to add a row (role, app_id) to user_metadata.admin_scopes.")));
 }
 
-void
-um_admin_begin(FunctionCallInfo fcinfo, text *app_id, UmOwnerSwitch *sw)
+/*
+ * What run_as_owner runs: the work of one admin API call, and its result
+ */
+typedef struct AdminCall
 {
-	HeapTuple	proc;
-	Oid			owner;
+	UmAdminAction action;
+	FunctionCallInfo fcinfo;
+	void	   *arg;
+	Datum		result;
+} AdminCall;
 
-	GetUserIdAndSecContext(&sw->save_userid, &sw->save_sec_context);
+/*
+ * user_metadata.run_as_owner(internal), found once and kept until pg_proc
+ * changes; absent before version 1.3.
+ */
+typedef enum OwnerFunctionState
+{
+	OWNER_FUNCTION_UNKNOWN,
+	OWNER_FUNCTION_ABSENT,
+	OWNER_FUNCTION_FOUND
+} OwnerFunctionState;
+
+static OwnerFunctionState owner_function_state = OWNER_FUNCTION_UNKNOWN;
+static FmgrInfo owner_function;
+static MemoryContext owner_function_context = NULL;
+
+static void
+owner_function_changed(Datum arg, int cacheid, uint32 hashvalue)
+{
+	owner_function_state = OWNER_FUNCTION_UNKNOWN;
+}
+
+static bool
+find_owner_function(void)
+{
+	Oid			argtype = INTERNALOID;
+	Oid			fn_oid;
+
+	if (owner_function_state != OWNER_FUNCTION_UNKNOWN)
+		return owner_function_state == OWNER_FUNCTION_FOUND;
+
+	fn_oid = LookupFuncName(list_make2(makeString("user_metadata"), makeString("run_as_owner")),
+							1, &argtype, true);
+	if (owner_function_context == NULL)
+		owner_function_context = AllocSetContextCreate(TopMemoryContext, "user_metadata run_as_owner",
+													   ALLOCSET_SMALL_SIZES);
+	MemoryContextReset(owner_function_context);
+	if (OidIsValid(fn_oid))
+		fmgr_info_cxt(fn_oid, &owner_function, owner_function_context);
+	owner_function_state = OidIsValid(fn_oid) ? OWNER_FUNCTION_FOUND : OWNER_FUNCTION_ABSENT;
+	return owner_function_state == OWNER_FUNCTION_FOUND;
+}
+
+/*
+ * The owner's rights come from the catalogs: fmgr runs run_as_owner, a
+ * SECURITY DEFINER function with SET search_path, as for any other call,
+ * fmgr_hook included.  Before ALTER EXTENSION ... UPDATE to 1.3 there is
+ * none: 1.0's and 1.1's functions are SECURITY DEFINER themselves, and
+ * 1.2's run with their caller's rights, which fails closed (42501 on the
+ * table) for every role but a superuser.
+ */
+Datum
+um_admin_call(FunctionCallInfo fcinfo, text *app_id, UmAdminAction action, void *arg)
+{
+	AdminCall	call = {action, fcinfo, arg, (Datum) 0};
+
 	if (app_id != NULL)
-		require_app_admin(sw->save_userid, app_id);
+		require_app_admin(GetUserId(), app_id);
+	if (!find_owner_function())
+		return action(fcinfo, arg);
+	(void) FunctionCall1(&owner_function, PointerGetDatum(&call));
+	return call.result;
+}
 
-	proc = SearchSysCache1(PROCOID, ObjectIdGetDatum(fcinfo->flinfo->fn_oid));
-	if (!HeapTupleIsValid(proc))
-		elog(ERROR, "cache lookup failed for function %u", fcinfo->flinfo->fn_oid);
-	owner = ((Form_pg_proc) GETSTRUCT(proc))->proowner;
-	ReleaseSysCache(proc);
+/*
+ * run_as_owner(internal) RETURNS internal
+ *
+ * SECURITY DEFINER, SET search_path = pg_catalog, pg_temp; not executable
+ * by PUBLIC, and no SQL caller can make an internal argument: only
+ * um_admin_call calls it, through fmgr.
+ */
+PG_FUNCTION_INFO_V1(run_as_owner);
+Datum
+run_as_owner(PG_FUNCTION_ARGS)
+{
+	AdminCall  *call = (AdminCall *) PG_GETARG_POINTER(0);
 
-	SetUserIdAndSecContext(owner, sw->save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
+	call->result = call->action(call->fcinfo, call->arg);
+	PG_RETURN_POINTER(call);
 }
 
 void
-um_admin_end(const UmOwnerSwitch *sw)
+um_admin_access_init(void)
 {
-	SetUserIdAndSecContext(sw->save_userid, sw->save_sec_context);
+	CacheRegisterSyscacheCallback(PROCOID, owner_function_changed, (Datum) 0);
 }
 
 /*
  * admin_scopes_changed() RETURNS trigger
  *
- * AFTER ... FOR EACH STATEMENT on user_metadata.admin_scopes, as 1.2
- * installs it.  The scopes are no longer cached (require_app_admin reads
- * them on every call), so the invalidation it sends only costs a relcache
- * rebuild; the trigger goes with the next version's upgrade script.
+ * Version 1.2's statement trigger on user_metadata.admin_scopes, kept
+ * until ALTER EXTENSION ... UPDATE drops it: the scopes are no longer
+ * cached, so it has nothing to do.
  */
 PG_FUNCTION_INFO_V1(admin_scopes_changed);
 Datum
 admin_scopes_changed(PG_FUNCTION_ARGS)
 {
-	TriggerData *trigdata = (TriggerData *) fcinfo->context;
-
 	if (!CALLED_AS_TRIGGER(fcinfo))
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("admin_scopes_changed must be called as a trigger")));
-	CacheInvalidateRelcache(trigdata->tg_relation);
 	return PointerGetDatum(NULL);
 }

@@ -13,22 +13,18 @@
 
 #include "fmgr.h"
 
-/* What um_become_owner saved, for um_restore_user */
-typedef struct UmOwnerSwitch
-{
-	Oid			save_userid;
-	int			save_sec_context;
-} UmOwnerSwitch;
+/* The work of one admin API call, done with the owner's rights */
+typedef Datum (*UmAdminAction) (FunctionCallInfo fcinfo, void *arg);
 
 /*
- * Start an admin API call for app_id: raise 42501 unless the calling role
- * may act for that app, then act as the owner of the called function.
- * app_id NULL checks nothing: for the proxy's calls that act for no app
- * or that a partition rejects for their app_id (src/proxy.c).
- * um_admin_end switches back; an error undoes the switch with its
- * (sub)transaction.
+ * Run one admin API call for app_id: raise 42501 unless the calling role
+ * may act for that app, then return action(fcinfo, arg) run by
+ * user_metadata.run_as_owner, the one SECURITY DEFINER function of the
+ * extension.  app_id NULL checks nothing: for the proxy's calls that a
+ * partition rejects for their app id (src/proxy.c).
  */
-extern void um_admin_begin(FunctionCallInfo fcinfo, text *app_id, UmOwnerSwitch *sw);
-extern void um_admin_end(const UmOwnerSwitch *sw);
+extern Datum um_admin_call(FunctionCallInfo fcinfo, text *app_id, UmAdminAction action, void *arg);
+
+extern void um_admin_access_init(void);
 
 #endif							/* ADMIN_ACCESS_H */

@@ -185,6 +185,36 @@ write_update(text *app_id, text *user_id, Jsonb *patch)
 	return um_store_update(app_id, user_id, patch);
 }
 
+/* update_user_metadata_bulk's work, with the owner's rights */
+static Datum
+update_as_owner(FunctionCallInfo fcinfo, void *arg)
+{
+	return Int64GetDatum(write_each(arg, write_update));
+}
+
+/* set_user_metadata_bulk's work, with the owner's rights */
+static Datum
+set_as_owner(FunctionCallInfo fcinfo, void *arg)
+{
+	BulkArgs   *args = arg;
+	uint64		written;
+
+	if (has_duplicates(args->ids, args->count))
+		return Int64GetDatum(write_each(args, um_store_set));
+	written = um_store_set_many(args->app_id, args->id_array, args->doc_array);
+	require_all_stored(args, written);
+	return Int64GetDatum((int64) written);
+}
+
+/* insert_user_metadata_bulk's work, with the owner's rights */
+static Datum
+insert_as_owner(FunctionCallInfo fcinfo, void *arg)
+{
+	BulkArgs   *args = arg;
+
+	return Int64GetDatum((int64) um_store_insert_many(args->app_id, args->id_array, args->doc_array));
+}
+
 /*
  * update_user_metadata_bulk(user_ids text[], patches jsonb[],
  *							 app_id text DEFAULT 'public') RETURNS bigint
@@ -197,14 +227,9 @@ Datum
 update_user_metadata_bulk(PG_FUNCTION_ARGS)
 {
 	BulkArgs	args;
-	UmOwnerSwitch sw;
-	int64		written;
 
 	bulk_args(fcinfo, "patches", &args);
-	um_admin_begin(fcinfo, args.app_id, &sw);
-	written = write_each(&args, write_update);
-	um_admin_end(&sw);
-	PG_RETURN_INT64(written);
+	return um_admin_call(fcinfo, args.app_id, update_as_owner, &args);
 }
 
 /*
@@ -219,20 +244,9 @@ Datum
 set_user_metadata_bulk(PG_FUNCTION_ARGS)
 {
 	BulkArgs	args;
-	UmOwnerSwitch sw;
-	int64		written;
 
 	bulk_args(fcinfo, "documents", &args);
-	um_admin_begin(fcinfo, args.app_id, &sw);
-	if (has_duplicates(args.ids, args.count))
-		written = write_each(&args, um_store_set);
-	else
-	{
-		written = um_store_set_many(args.app_id, args.id_array, args.doc_array);
-		require_all_stored(&args, written);
-	}
-	um_admin_end(&sw);
-	PG_RETURN_INT64(written);
+	return um_admin_call(fcinfo, args.app_id, set_as_owner, &args);
 }
 
 /*
@@ -246,12 +260,7 @@ Datum
 insert_user_metadata_bulk(PG_FUNCTION_ARGS)
 {
 	BulkArgs	args;
-	UmOwnerSwitch sw;
-	int64		stored;
 
 	bulk_args(fcinfo, "documents", &args);
-	um_admin_begin(fcinfo, args.app_id, &sw);
-	stored = um_store_insert_many(args.app_id, args.id_array, args.doc_array);
-	um_admin_end(&sw);
-	PG_RETURN_INT64(stored);
+	return um_admin_call(fcinfo, args.app_id, insert_as_owner, &args);
 }

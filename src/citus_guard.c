@@ -11,9 +11,14 @@
  * backend and with it the whole server.  This hook runs before Citus's
  * planner (user_metadata comes after citus in shared_preload_libraries) and
  * raises the error the function itself raises for a NULL user id (22004),
- * in databases that have Citus.  Only statements of the shapes Citus
- * delegates are inspected, and the catalog is consulted only for a
- * top-level function call.
+ * in databases that have Citus.  It is installed only when user_metadata is
+ * preloaded, as delegation requires (distribute_on_citus checks), and each
+ * backend finds out once per change of pg_proc whether its database has
+ * Citus and which functions are the per-user ones: elsewhere a plan costs
+ * one flag check.
+ *
+ * The per-user functions are listed here only: distribute_on_citus and the
+ * Citus suite read the list through user_metadata.per_user_functions().
  *
  * src/citus_guard.c
  *
@@ -21,50 +26,87 @@
  */
 #include "postgres.h"
 
-#include "access/htup_details.h"
-#include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
 #include "commands/extension.h"
+#include "funcapi.h"
 #include "nodes/nodeFuncs.h"
 #include "nodes/params.h"
 #include "optimizer/optimizer.h"
 #include "optimizer/planner.h"
 #include "nodes/pathnodes.h"
+#include "nodes/value.h"
+#include "parser/parse_func.h"
+#include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
 
 #include "args.h"
 #include "citus_guard.h"
 
-static planner_hook_type prev_planner_hook = NULL;
-
-/* The per-user admin functions: schema user_metadata, user_id text first */
-static bool
-is_per_user_admin_function(Oid funcid)
+/*
+ * The per-user admin functions: user_id text is their first argument, the
+ * one Citus distributes them by
+ */
+static const struct
 {
-	static const char *const names[] = {
-		"get_user_metadata", "update_user_metadata", "set_user_metadata", "clear_user_metadata"
-	};
-	HeapTuple	tuple = SearchSysCache1(PROCOID, ObjectIdGetDatum(funcid));
-	Form_pg_proc proc;
-	bool		found = false;
+	const char *name;
+	int			nargs;
+	Oid			argtypes[3];
+}			per_user[] = {
+	{"get_user_metadata", 2, {TEXTOID, TEXTOID}},
+	{"update_user_metadata", 3, {TEXTOID, JSONBOID, TEXTOID}},
+	{"set_user_metadata", 3, {TEXTOID, JSONBOID, TEXTOID}},
+	{"clear_user_metadata", 2, {TEXTOID, TEXTOID}},
+};
 
-	if (!HeapTupleIsValid(tuple))
-		return false;
-	proc = (Form_pg_proc) GETSTRUCT(tuple);
-	if (proc->pronargs >= 1 && proc->proargtypes.values[0] == TEXTOID)
+typedef enum GuardState
+{
+	GUARD_UNKNOWN,				/* pg_proc changed since the last look */
+	GUARD_OFF,					/* no Citus in this database */
+	GUARD_ON
+} GuardState;
+
+static planner_hook_type prev_planner_hook = NULL;
+static GuardState guard_state = GUARD_UNKNOWN;
+static Oid	per_user_oids[lengthof(per_user)];
+
+/* The OID of per_user[i], or InvalidOid when the extension has none */
+static Oid
+per_user_function(int i)
+{
+	return LookupFuncName(list_make2(makeString("user_metadata"), makeString(pstrdup(per_user[i].name))),
+						  per_user[i].nargs, per_user[i].argtypes, true);
+}
+
+static void
+guard_invalidate(Datum arg, int cacheid, uint32 hashvalue)
+{
+	guard_state = GUARD_UNKNOWN;
+}
+
+static bool
+guard_is_on(void)
+{
+	if (guard_state == GUARD_UNKNOWN)
 	{
-		for (size_t i = 0; i < lengthof(names) && !found; i++)
-			found = strcmp(NameStr(proc->proname), names[i]) == 0;
-		if (found)
-		{
-			char	   *nspname = get_namespace_name(proc->pronamespace);
+		bool		citus = OidIsValid(get_extension_oid("citus", true));
 
-			found = nspname != NULL && strcmp(nspname, "user_metadata") == 0;
-		}
+		for (int i = 0; i < (int) lengthof(per_user); i++)
+			per_user_oids[i] = citus ? per_user_function(i) : InvalidOid;
+		guard_state = citus ? GUARD_ON : GUARD_OFF;
+		elog(DEBUG1, "user_metadata: the Citus guard is %s in this database",
+			 citus ? "on" : "off");
 	}
-	ReleaseSysCache(tuple);
-	return found;
+	return guard_state == GUARD_ON;
+}
+
+static bool
+is_per_user_function(Oid funcid)
+{
+	for (int i = 0; i < (int) lengthof(per_user); i++)
+		if (per_user_oids[i] == funcid && OidIsValid(funcid))
+			return true;
+	return false;
 }
 
 /* Whether an argument is NULL when the statement runs, as far as planning knows */
@@ -103,10 +145,8 @@ check_call(Node *expr, ParamListInfo params)
 	if (expr == NULL || !IsA(expr, FuncExpr))
 		return;
 	call = (FuncExpr *) expr;
-	if (call->args == NIL || !is_per_user_admin_function(call->funcid))
-		return;
-	/* without Citus the function reports the NULL itself, when it runs */
-	if (argument_is_null(linitial(call->args), params) && OidIsValid(get_extension_oid("citus", true)))
+	if (call->args != NIL && is_per_user_function(call->funcid) &&
+		argument_is_null(linitial(call->args), params))
 		um_null_id("user_id");
 }
 
@@ -116,7 +156,7 @@ um_planner(Query *parse, const char *query_string, int cursor_options, ParamList
 	ListCell   *lc;
 
 	/* Citus delegates SELECT f(...) and SELECT ... FROM f(...) */
-	if (parse->commandType == CMD_SELECT)
+	if (parse->commandType == CMD_SELECT && guard_is_on())
 	{
 		foreach(lc, parse->targetList)
 			check_call((Node *) ((TargetEntry *) lfirst(lc))->expr, params);
@@ -141,4 +181,30 @@ um_install_citus_guard(void)
 {
 	prev_planner_hook = planner_hook;
 	planner_hook = um_planner;
+	CacheRegisterSyscacheCallback(PROCOID, guard_invalidate, (Datum) 0);
+}
+
+/*
+ * per_user_functions() RETURNS SETOF regprocedure
+ *
+ * The per-user admin functions, which distribute_on_citus delegates.
+ */
+PG_FUNCTION_INFO_V1(per_user_functions);
+Datum
+per_user_functions(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+
+	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
+	for (int i = 0; i < (int) lengthof(per_user); i++)
+	{
+		Oid			fn_oid = per_user_function(i);
+		Datum		value = ObjectIdGetDatum(fn_oid);
+		bool		isnull = false;
+
+		if (!OidIsValid(fn_oid))
+			elog(ERROR, "function user_metadata.%s is missing", per_user[i].name);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, &value, &isnull);
+	}
+	return (Datum) 0;
 }

@@ -7,11 +7,18 @@
  * Each API function of the proxy database is declared LANGUAGE C with
  * symbol um_proxy_call and the store's signature.  A call first checks the
  * real caller's per-app admin scope (SECURITY DEFINER could not: it would
- * see the owner), then acts as the function's owner, whose user mapping
- * PL/Proxy connects with, and runs the function of the same name and
- * argument types in schema user_metadata_remote: a PL/Proxy function, or a
- * SQL or PL/pgSQL one composing them.  PL/Proxy keeps a partition's
- * SQLSTATE but decorates its text; the caller gets the store's error back.
+ * see the owner), then, with the owner's rights (run_as_owner, whose owner's
+ * user mapping PL/Proxy connects with), runs the function of the same name
+ * and argument types in schema user_metadata_remote: a PL/Proxy function,
+ * or a SQL or PL/pgSQL one composing them.
+ *
+ * The app a call acts for is found by position, as the store's signatures
+ * place it, never by a parameter's name: the last input argument when it is
+ * of type text, else the session's app (user_metadata.app_id), which the
+ * Atlas-style calls act for.  PL/Proxy keeps a partition's SQLSTATE but
+ * decorates its text; the caller gets the store's error back.  That wording
+ * is pinned by test/suites/proxy.sh, which compares every error of the
+ * store's regression calls made directly and through the proxy.
  *
  * src/proxy.c
  *
@@ -21,6 +28,7 @@
 
 #include "access/htup_details.h"
 #include "catalog/pg_proc.h"
+#include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "funcapi.h"
 #include "utils/builtins.h"
@@ -28,8 +36,9 @@
 #include "utils/syscache.h"
 
 #include "admin_access.h"
-#include "proxy.h"
 #include "args.h"
+#include "identity.h"
+#include "proxy.h"
 
 #define REMOTE_SCHEMA "user_metadata_remote"
 
@@ -38,13 +47,13 @@ typedef struct ProxyTarget
 {
 	Oid			fn_oid;			/* hash key: the API function */
 	SPIPlanPtr	plan;			/* SELECT * FROM user_metadata_remote.f($1, ...) */
-	int			app_id_arg;		/* input argument named app_id, or -1 */
+	int			app_id_arg;		/* the last input argument if text, or -1 */
 	bool		read_only;		/* the API function is not VOLATILE */
 } ProxyTarget;
 
 static HTAB *targets = NULL;
 
-/* The API function of fn_oid, its argument app_id found on first use */
+/* The API function of fn_oid, its app id argument found on first use */
 static ProxyTarget *
 lookup_target(Oid fn_oid)
 {
@@ -76,8 +85,7 @@ lookup_target(Oid fn_oid)
 		{
 			if (modes != NULL && (modes[i] == PROARGMODE_OUT || modes[i] == PROARGMODE_TABLE))
 				continue;
-			if (names != NULL && strcmp(names[i], "app_id") == 0)
-				app_id_arg = input;
+			app_id_arg = types[i] == TEXTOID ? input : -1;
 			input++;
 		}
 		target = (ProxyTarget *) hash_search(targets, &fn_oid, HASH_ENTER, NULL);
@@ -263,41 +271,52 @@ return_result(FunctionCallInfo fcinfo)
 	return SPI_datumTransfer(value, attr->attbyval, attr->attlen);
 }
 
+/* What a proxied call runs with the owner's rights */
+typedef struct RemoteCall
+{
+	ProxyTarget *target;
+	MemoryContext caller_context;
+} RemoteCall;
+
+static Datum
+remote_call_as_owner(FunctionCallInfo fcinfo, void *arg)
+{
+	RemoteCall *call = arg;
+	Datum		result;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (call->target->plan == NULL)
+		prepare_remote_call(call->target);
+	run_remote(call->target, fcinfo, call->caller_context);
+	result = return_result(fcinfo);
+	if (SPI_finish() != SPI_OK_FINISH)
+		elog(ERROR, "SPI_finish failed");
+	return result;
+}
+
 PG_FUNCTION_INFO_V1(um_proxy_call);
 Datum
 um_proxy_call(PG_FUNCTION_ARGS)
 {
-	MemoryContext caller_context = CurrentMemoryContext;
-	ProxyTarget *target = lookup_target(fcinfo->flinfo->fn_oid);
-	text	   *app_id = NULL;
-	UmOwnerSwitch owner;
-	Datum		result;
+	RemoteCall	call = {lookup_target(fcinfo->flinfo->fn_oid), CurrentMemoryContext};
+	text	   *app_id;
 
 	/*
-	 * The real caller's scope for the app, then the owner's rights.  A NULL
-	 * or empty app id is not checked: the partition rejects that call
+	 * A NULL or empty app id is not checked: the partition rejects that call
 	 * (22004, 22023) before it reads anything, as the store would.
 	 */
-	if (target->app_id_arg >= 0 && !PG_ARGISNULL(target->app_id_arg))
-	{
-		app_id = PG_GETARG_TEXT_PP(target->app_id_arg);
-		if (VARSIZE_ANY_EXHDR(app_id) == 0)
-			app_id = NULL;
-	}
+	if (call.target->app_id_arg < 0)
+		app_id = um_identity_app_id();
+	else if (PG_ARGISNULL(call.target->app_id_arg))
+		app_id = NULL;
+	else
+		app_id = PG_GETARG_TEXT_PP(call.target->app_id_arg);
+	if (app_id != NULL && VARSIZE_ANY_EXHDR(app_id) == 0)
+		app_id = NULL;
 	if (fcinfo->flinfo->fn_retset)
 		InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
-
-	um_admin_begin(fcinfo, app_id, &owner);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	if (target->plan == NULL)
-		prepare_remote_call(target);
-	run_remote(target, fcinfo, caller_context);
-	result = return_result(fcinfo);
-	if (SPI_finish() != SPI_OK_FINISH)
-		elog(ERROR, "SPI_finish failed");
-	um_admin_end(&owner);
-	return result;
+	return um_admin_call(fcinfo, app_id, remote_call_as_owner, &call);
 }
 
 PG_FUNCTION_INFO_V1(um_proxy_write_custom_user_data);

@@ -13,9 +13,9 @@
  * (document_trigger.c) holds every write to the document rules and sets
  * the timestamps, so the statements pass the caller's document as it is.
  * Every statement is schema-qualified and typed, and runs with pg_catalog
- * (then pg_temp) as the search path, for the admin API and the caller's own
- * calls alike, so that one cached plan serves both.  A write that does not store
- * exactly the rows asked for (a trigger a DBA added returned NULL, or moved
+ * (then pg_temp) as the search path, which the SQL functions declare
+ * (the admin API through run_as_owner, admin_access.c).  A write that does
+ * not store exactly the rows asked for (a trigger a DBA added returned NULL, or moved
  * a row to another user) is an error.
  *
  * src/store.c
@@ -31,7 +31,6 @@
 #include "nodes/parsenodes.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
-#include "utils/guc.h"
 #include "utils/jsonb.h"
 
 #include "admin_access.h"
@@ -208,21 +207,17 @@ check_result(const StatementDef *def, int rc)
  * which routes a statement by its parameters' values (custom plans).  The
  * table is checked first (store_table.c) and the result after, so that
  * whatever a DBA did to the table, no datum is read as another type.  The
- * search path is pinned as a function's SET clause would pin it, so that
- * triggers a DBA added may still set their own.  The caller calls
- * SPI_finish.
+ * SQL functions that get here pin the search path with their SET clause
+ * (run_as_owner for the admin API), so that one cached plan serves every
+ * call.  The caller calls SPI_finish.
  */
 static void
 run_statement(StoreStatement stmt, Datum *values, bool read_only)
 {
 	const StatementDef *def = &statements[stmt];
-	int			save_nestlevel;
 	int			rc;
 
 	um_check_store_table();
-	save_nestlevel = NewGUCNestLevel();
-	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
-							 GUC_ACTION_SAVE, true, 0, false);
 	if ((rc = SPI_connect()) != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed: %s", SPI_result_code_string(rc));
 	if (plans[stmt] == NULL)
@@ -239,7 +234,6 @@ run_statement(StoreStatement stmt, Datum *values, bool read_only)
 		plans[stmt] = plan;
 	}
 	rc = SPI_execute_plan(plans[stmt], values, NULL, read_only, 0);
-	AtEOXact_GUC(true, save_nestlevel);
 	check_result(def, rc);
 }
 
@@ -385,24 +379,71 @@ um_store_insert_many(text *app_id, ArrayType *user_ids, ArrayType *documents)
 	return write_documents(STMT_INSERT_BULK, app_id, user_ids, documents);
 }
 
-/*
- * An admin API call whose result set is the rows of one statement; the
- * statement's $1 is the app id
- */
-static Datum
-return_rows(FunctionCallInfo fcinfo, StoreStatement stmt, Datum *values)
+/* One admin API call: a statement, its parameters ($1 the app id), its document */
+typedef struct StoreCall
 {
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	UmOwnerSwitch sw;
+	StoreStatement stmt;
+	Datum		values[2];
+	Jsonb	   *document;
+} StoreCall;
 
-	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
-	um_admin_begin(fcinfo, DatumGetTextPP(values[0]), &sw);
-	run_statement(stmt, values, true);
+/* A call of one user's document: get, update, set or clear */
+static Datum
+one_user_as_owner(FunctionCallInfo fcinfo, void *arg)
+{
+	StoreCall  *call = arg;
+	text	   *app_id = DatumGetTextPP(call->values[0]);
+	text	   *user_id = DatumGetTextPP(call->values[1]);
+	bool		found;
+
+	switch (call->stmt)
+	{
+		case STMT_GET:
+			return JsonbPGetDatum(um_store_get(app_id, user_id));
+		case STMT_UPDATE:
+		case STMT_SET:
+			return JsonbPGetDatum(write_document(call->stmt, app_id, user_id, call->document));
+		case STMT_CLEAR:
+			run_statement(STMT_CLEAR, call->values, false);
+			found = SPI_processed > 0;
+			SPI_finish();
+			return BoolGetDatum(found);
+		default:
+			elog(ERROR, "statement %d is not a call of one user", (int) call->stmt);
+	}
+	pg_unreachable();
+}
+
+/* A call whose result set is the rows of its statement */
+static Datum
+rows_as_owner(FunctionCallInfo fcinfo, void *arg)
+{
+	StoreCall  *call = arg;
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+
+	run_statement(call->stmt, call->values, true);
 	for (uint64 i = 0; i < SPI_processed; i++)
 		tuplestore_puttuple(rsinfo->setResult, SPI_tuptable->vals[i]);
 	SPI_finish();
-	um_admin_end(&sw);
 	return (Datum) 0;
+}
+
+/*
+ * The admin API's calls of one user: user_id is argument 0, app_id the
+ * last, the document (if document_arg names it) argument 1
+ */
+static Datum
+one_user_call(FunctionCallInfo fcinfo, StoreStatement stmt, const char *document_arg)
+{
+	StoreCall	call = {.stmt = stmt};
+	text	   *app_id;
+
+	call.values[1] = PointerGetDatum(um_id_arg(fcinfo, 0, "user_id"));
+	if (document_arg != NULL)
+		call.document = um_object_arg(fcinfo, 1, document_arg);
+	app_id = um_id_arg(fcinfo, document_arg != NULL ? 2 : 1, "app_id");
+	call.values[0] = PointerGetDatum(app_id);
+	return um_admin_call(fcinfo, app_id, one_user_as_owner, &call);
 }
 
 /*
@@ -412,15 +453,7 @@ PG_FUNCTION_INFO_V1(get_user_metadata);
 Datum
 get_user_metadata(PG_FUNCTION_ARGS)
 {
-	text	   *user_id = um_id_arg(fcinfo, 0, "user_id");
-	text	   *app_id = um_id_arg(fcinfo, 1, "app_id");
-	UmOwnerSwitch sw;
-	Jsonb	   *result;
-
-	um_admin_begin(fcinfo, app_id, &sw);
-	result = um_store_get(app_id, user_id);
-	um_admin_end(&sw);
-	PG_RETURN_JSONB_P(result);
+	return one_user_call(fcinfo, STMT_GET, NULL);
 }
 
 /*
@@ -431,16 +464,7 @@ PG_FUNCTION_INFO_V1(update_user_metadata);
 Datum
 update_user_metadata(PG_FUNCTION_ARGS)
 {
-	text	   *user_id = um_id_arg(fcinfo, 0, "user_id");
-	Jsonb	   *patch = um_object_arg(fcinfo, 1, "patch");
-	text	   *app_id = um_id_arg(fcinfo, 2, "app_id");
-	UmOwnerSwitch sw;
-	Jsonb	   *result;
-
-	um_admin_begin(fcinfo, app_id, &sw);
-	result = um_store_update(app_id, user_id, patch);
-	um_admin_end(&sw);
-	PG_RETURN_JSONB_P(result);
+	return one_user_call(fcinfo, STMT_UPDATE, "patch");
 }
 
 /*
@@ -451,16 +475,7 @@ PG_FUNCTION_INFO_V1(set_user_metadata);
 Datum
 set_user_metadata(PG_FUNCTION_ARGS)
 {
-	text	   *user_id = um_id_arg(fcinfo, 0, "user_id");
-	Jsonb	   *metadata = um_object_arg(fcinfo, 1, "metadata");
-	text	   *app_id = um_id_arg(fcinfo, 2, "app_id");
-	UmOwnerSwitch sw;
-	Jsonb	   *result;
-
-	um_admin_begin(fcinfo, app_id, &sw);
-	result = um_store_set(app_id, user_id, metadata);
-	um_admin_end(&sw);
-	PG_RETURN_JSONB_P(result);
+	return one_user_call(fcinfo, STMT_SET, "metadata");
 }
 
 /*
@@ -470,19 +485,7 @@ PG_FUNCTION_INFO_V1(clear_user_metadata);
 Datum
 clear_user_metadata(PG_FUNCTION_ARGS)
 {
-	Datum		values[2];
-	UmOwnerSwitch sw;
-	bool		found;
-
-	values[1] = PointerGetDatum(um_id_arg(fcinfo, 0, "user_id"));
-	values[0] = PointerGetDatum(um_id_arg(fcinfo, 1, "app_id"));
-
-	um_admin_begin(fcinfo, DatumGetTextPP(values[0]), &sw);
-	run_statement(STMT_CLEAR, values, false);
-	found = SPI_processed > 0;
-	SPI_finish();
-	um_admin_end(&sw);
-	PG_RETURN_BOOL(found);
+	return one_user_call(fcinfo, STMT_CLEAR, NULL);
 }
 
 /*
@@ -495,11 +498,12 @@ PG_FUNCTION_INFO_V1(get_many_user_metadata);
 Datum
 get_many_user_metadata(PG_FUNCTION_ARGS)
 {
-	Datum		values[2];
+	StoreCall	call = {.stmt = STMT_GET_BULK};
 
-	values[1] = PointerGetDatum(um_id_array_arg(fcinfo, 0, "user_ids"));
-	values[0] = PointerGetDatum(um_id_arg(fcinfo, 1, "app_id"));
-	return return_rows(fcinfo, STMT_GET_BULK, values);
+	call.values[1] = PointerGetDatum(um_id_array_arg(fcinfo, 0, "user_ids"));
+	call.values[0] = PointerGetDatum(um_id_arg(fcinfo, 1, "app_id"));
+	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
+	return um_admin_call(fcinfo, DatumGetTextPP(call.values[0]), rows_as_owner, &call);
 }
 
 /*
@@ -509,9 +513,10 @@ PG_FUNCTION_INFO_V1(find_users);
 Datum
 find_users(PG_FUNCTION_ARGS)
 {
-	Datum		values[2];
+	StoreCall	call = {.stmt = STMT_FIND};
 
-	values[1] = JsonbPGetDatum(um_object_arg(fcinfo, 0, "filter"));
-	values[0] = PointerGetDatum(um_id_arg(fcinfo, 1, "app_id"));
-	return return_rows(fcinfo, STMT_FIND, values);
+	call.values[1] = JsonbPGetDatum(um_object_arg(fcinfo, 0, "filter"));
+	call.values[0] = PointerGetDatum(um_id_arg(fcinfo, 1, "app_id"));
+	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
+	return um_admin_call(fcinfo, DatumGetTextPP(call.values[0]), rows_as_owner, &call);
 }

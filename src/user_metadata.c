@@ -10,9 +10,11 @@
 #include "postgres.h"
 
 #include "fmgr.h"
+#include "miscadmin.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
 
+#include "admin_access.h"
 #include "citus_guard.h"
 #include "user_metadata.h"
 
@@ -71,5 +73,8 @@ _PG_init(void)
 
 	MarkGUCPrefixReserved("user_metadata");
 
-	um_install_citus_guard();
+	um_admin_access_init();
+	/* Citus plans delegated calls only in backends that preload it first */
+	if (process_shared_preload_libraries_in_progress)
+		um_install_citus_guard();
 }

@@ -2,10 +2,11 @@
 -- test/pgtap/security.sql: the privilege matrix.  Real roles (the owner, a
 -- client role granted the documented client privileges, an unrelated role)
 -- call every function and touch the table for their own user and for
--- another, each call either allowed or refused with 42501.
+-- another, each call either allowed or refused with 42501; then the owner
+-- of the database, not a superuser, tries the paths to the owner's rights.
 --
 BEGIN;
-SELECT plan(78);
+SELECT plan(88);
 
 CREATE ROLE um_test_client;
 CREATE ROLE um_test_stranger;
@@ -96,6 +97,30 @@ SELECT is(pg_temp.run_as('um_test_client', 'sec_me',
 SELECT is(pg_temp.run_as('um_test_client', '',
 						 'SELECT count(*)::text FROM user_metadata.user_metadata'), 'error 28000',
 		  'a client with no current user is refused with 28000');
+-- The database's owner, not a superuser, against the extension's objects:
+-- the owner's rights are reached only through run_as_owner, after a scope check
+CREATE ROLE um_test_dbowner;
+DO $$ BEGIN EXECUTE format('ALTER DATABASE %I OWNER TO um_test_dbowner', current_database()); END $$;
+SELECT is(pg_temp.run_as('um_test_dbowner', 'sec_me', s.stmt), 'error 42501', 'the database owner ' || s.what)
+FROM (VALUES
+	('SELECT metadata::text FROM user_metadata.user_metadata', 'cannot read the table'),
+	('SELECT user_metadata.get_user_metadata(''sec_them'')::text', 'cannot call the admin API'),
+	('INSERT INTO user_metadata.admin_scopes VALUES (''um_test_dbowner'', ''x'') RETURNING 1', 'cannot write the scopes'),
+	('DELETE FROM user_metadata.admin_scopes RETURNING 1', 'cannot remove a scope'),
+	('ALTER FUNCTION user_metadata.run_as_owner(internal) RESET search_path', 'cannot change run_as_owner''s search path'),
+	('CREATE FUNCTION user_metadata.get_user_metadata(text) RETURNS jsonb LANGUAGE sql AS ''SELECT NULL::jsonb''',
+	 'cannot add an overload in the extension''s schema'),
+	('CREATE TRIGGER t BEFORE INSERT ON user_metadata.user_metadata FOR EACH ROW EXECUTE FUNCTION user_metadata.merge_trigger()',
+	 'cannot add a trigger to the table'),
+	('ALTER TABLE user_metadata.user_metadata DISABLE ROW LEVEL SECURITY', 'cannot turn row-level security off')
+) AS s (stmt, what)
+ORDER BY s.what;
+SELECT ok(NOT has_function_privilege('um_test_dbowner', 'user_metadata.run_as_owner(internal)', 'EXECUTE')
+		  AND NOT has_function_privilege('public', 'user_metadata.run_as_owner(internal)', 'EXECUTE'),
+		  'neither the database owner nor PUBLIC may execute run_as_owner');
+SELECT is(pg_temp.run_as('um_test_dbowner', 'sec_me',
+						 'SELECT string_agg(proname, '','') FROM pg_proc WHERE pronamespace = ''user_metadata''::regnamespace AND prosecdef'),
+		  'run_as_owner', 'what the database owner sees: one SECURITY DEFINER function, run_as_owner');
 SELECT is(user_metadata.get_user_metadata('sec_them'), '{"who":"them"}', 'nothing the roles tried changed another user''s row');
 SELECT is(user_metadata.get_user_metadata('sec_me'), '{"who":"me"}', 'nothing the roles tried was kept');
 

@@ -150,6 +150,19 @@ um_log "restarting the coordinator with user_metadata preloaded"
 runuser -u postgres -- "$PGBIN/pg_ctl" -D "$co_DIR/data" -l "$co_DIR/server.log" -w -t 60 restart \
 	-o "-c listen_addresses=127.0.0.1 -p ${port[co]} -k $co_DIR -c fsync=off -c shared_preload_libraries=citus,user_metadata $opts" \
 	>/dev/null
+# The guard looks once per backend (and per change of pg_proc) whether its
+# database has Citus; without Citus it then checks no call
+guard_messages() {		# guard_messages DATABASE: the guard's DEBUG1 lines over three statements
+	psql -X -q -At -h 127.0.0.1 -p "${port[co]}" -U postgres -d "$1" -c 'SET client_min_messages = debug1' \
+		-c 'SELECT 1' -c "SELECT user_metadata.get_user_metadata('g')" -c 'SELECT 3' 2>&1 >/dev/null |
+		sed -n 's/^DEBUG:  user_metadata: the Citus guard is \(.*\) in this database$/\1/p' | paste -sd ' '
+}
+check "preloaded, in a database without Citus: the guard finds it off once, then checks nothing" off \
+	"$(guard_messages um_single)"
+check "preloaded, in the database with Citus: the guard finds it on once" on "$(guard_messages postgres)"
+check "loaded, not preloaded (the main cluster): no guard" 0 \
+	"$(PGOPTIONS='-c client_min_messages=debug1' rel_sql -d postgres -c "LOAD 'user_metadata'" \
+		-c 'SELECT 2' 2>&1 >/dev/null | grep -c 'Citus guard' || true)"
 co -c "INSERT INTO user_metadata.admin_scopes VALUES ('um_backend', 'billing')"
 check "delegation with admin scopes only on the coordinator: 55000 (a delegated call checks the worker's)" 55000 \
 	"$(state_of co 'SELECT user_metadata.distribute_on_citus(8, delegate => true)')"
@@ -158,8 +171,12 @@ check "distribute_on_citus(8, delegate => true) with the same scopes on every no
 	"$(state_of co 'SELECT user_metadata.distribute_on_citus(8, delegate => true)')"
 check "distribute_on_citus again: nothing to do, no error" 00000 \
 	"$(state_of co 'SELECT user_metadata.distribute_on_citus(8, delegate => true)')"
-check "the four per-user admin functions are distributed by user_id, force-delegated, co-located with the store" \
-	"user_metadata.get_user_metadata(text,text) 0 true true, user_metadata.update_user_metadata(text,jsonb,text) 0 true true, user_metadata.set_user_metadata(text,jsonb,text) 0 true true, user_metadata.clear_user_metadata(text,text) 0 true true" \
+check "the per-user functions of user_metadata.per_user_functions(), each user_id text first" \
+	"get_user_metadata update_user_metadata set_user_metadata clear_user_metadata" \
+	"$(co -c "SELECT string_agg(p.proname, ' ') FROM user_metadata.per_user_functions() f JOIN pg_proc p ON p.oid = f
+		WHERE p.proargnames[1] = 'user_id' AND p.proargtypes[0] = 'text'::regtype")"
+check "exactly the per-user functions are distributed by user_id, force-delegated, co-located with the store" \
+	"$(co -c "SELECT string_agg(f || ' 0 true true', ', ' ORDER BY 1) FROM user_metadata.per_user_functions() f")" \
 	"$(co -c "SELECT string_agg(objid::regprocedure || ' ' || distribution_argument_index || ' ' || force_delegation
 		|| ' ' || (colocationid = (SELECT colocationid FROM pg_dist_partition
 								   WHERE logicalrelid = 'user_metadata.user_metadata'::regclass)), ', ' ORDER BY 1)

@@ -7,8 +7,9 @@
 #      not in a schema user_metadata or plproxy another role could have
 #      filled (each attack tried by a non-superuser database owner before a
 #      superuser installs; the squatter's functions never run), nothing is
-#      SECURITY DEFINER, every store function has a proxy twin, and 1.0
-#      updates to 1.1 with the schema of a fresh 1.1;
+#      SECURITY DEFINER but run_as_owner, every store function has a proxy
+#      twin, and every released version updates to the default one with
+#      the schema of a fresh install;
 #   1. the store's own regression files (less the sections marked "not
 #      through the proxy") and test/proxy/calls.sql give identical output
 #      directly and through the proxy;
@@ -83,8 +84,10 @@ sql "$A_PORT" um_proxy -c 'SET client_min_messages = warning' -c 'CREATE EXTENSI
 #
 check "user_metadata_proxy refuses a database that has user_metadata (55000)" 55000 \
 	"$(state_of "$A_PORT" um_direct 'CREATE EXTENSION user_metadata_proxy CASCADE')"
-check "no function of the proxy is SECURITY DEFINER: the API checks its real caller" 0 \
-	"$(sql "$A_PORT" um_proxy -c "SELECT count(*) FROM pg_proc WHERE prosecdef
+check "the proxy's one SECURITY DEFINER function is run_as_owner, with its search path: the API checks its real caller first" \
+	"user_metadata.run_as_owner {\"search_path=pg_catalog, pg_temp\"} false" \
+	"$(sql "$A_PORT" um_proxy -c "SELECT string_agg(oid::regproc || ' ' || proconfig::text || ' '
+		|| has_function_privilege('public', oid, 'EXECUTE'), ', ') FROM pg_proc WHERE prosecdef
 		AND pronamespace IN ('user_metadata'::regnamespace, 'user_metadata_remote'::regnamespace)")"
 check "every internal function but the inlined partition_hash pins its search path" \
 	"user_metadata_remote.partition_hash" \
@@ -110,13 +113,14 @@ check "and writes it with write_custom_user_data, granted that alone" '{"mine": 
 sql "$A_PORT" um_proxy -c "SELECT user_metadata.clear_user_metadata('client')" >/dev/null
 
 # functions DB: every function of schema user_metadata but the triggers'
-# and distribute_on_citus (the store's own distribution, not an API call),
-# with its kind, arguments (defaults included) and result
+# and the store's own Citus distribution (distribute_on_citus and its
+# per_user_functions, not API calls), with its kind, arguments (defaults
+# included) and result
 functions() {
 	sql "$A_PORT" "$1" -c "SELECT prokind::text || ' ' || oid::regproc || '(' || pg_get_function_arguments(oid) || ') '
 		|| coalesce(pg_get_function_result(oid), '') FROM pg_proc
 		WHERE pronamespace = 'user_metadata'::regnamespace AND prorettype <> 'trigger'::regtype
-		AND proname <> 'distribute_on_citus' ORDER BY 1"
+		AND proname NOT IN ('distribute_on_citus', 'per_user_functions') ORDER BY 1"
 }
 functions um_direct >"$work/functions.store"
 functions um_proxy >"$work/functions.proxy"
@@ -223,7 +227,7 @@ for db in um_sq_plproxy um_sq_writable um_sq_function um_sq_kept um_sq_late um_s
 	sql "$A_PORT" postgres -c "DROP DATABASE $db"
 done
 
-# Updating 1.0 to 1.1: the schema equals a fresh install's (pg_dump
+# Updating from every released version: the schema equals a fresh install's (pg_dump
 # --binary-upgrade of every object, extension members included in full),
 # grants on the API are kept, and the updated proxy works.
 schema() {
@@ -237,22 +241,30 @@ grant_and_serve() {		# the same grant and server in either database
 		-c "CREATE SERVER user_metadata FOREIGN DATA WRAPPER plproxy OPTIONS ($cluster_options)" \
 		-c "CREATE USER MAPPING FOR PUBLIC SERVER user_metadata OPTIONS (user 'postgres')"
 }
-sql "$A_PORT" postgres -c 'CREATE DATABASE um_proxy_old' -c 'CREATE DATABASE um_proxy_fresh'
-check "CREATE EXTENSION user_metadata_proxy VERSION '1.0'" 00000 "$(install_proxy um_proxy_old 1.0)"
-grant_and_serve um_proxy_old
-check "ALTER EXTENSION user_metadata_proxy UPDATE from 1.0 to 1.1" "00000 1.1" \
-	"$(state_of "$A_PORT" um_proxy_old 'ALTER EXTENSION user_metadata_proxy UPDATE') $(sql "$A_PORT" um_proxy_old \
-		-c "SELECT extversion FROM pg_extension WHERE extname = 'user_metadata_proxy'")"
+proxy_to=$(sed -nE "s/^default_version *= *'([^']*)'.*/\1/p" "$UM_ROOT/user_metadata_proxy.control")
+sql "$A_PORT" postgres -c 'CREATE DATABASE um_proxy_fresh'
 install_proxy um_proxy_fresh >/dev/null
 grant_and_serve um_proxy_fresh
-schema um_proxy_old >"$work/schema.updated"
 schema um_proxy_fresh >"$work/schema.fresh"
-diff "$work/schema.fresh" "$work/schema.updated" >&2 && rc=0 || rc=$?
-check "the proxy updated from 1.0 equals a fresh 1.1 install, grants included ($(wc -l <"$work/schema.fresh") lines of pg_dump --binary-upgrade)" \
-	0 "$rc"
-check "the updated proxy serves the role granted under 1.0, with no right on the internals" '{}' \
-	"$(sql "$A_PORT" um_proxy_old -c 'SET ROLE um_client' -c "SELECT user_metadata.get_user_metadata('nobody')")"
-sql "$A_PORT" postgres -c 'DROP DATABASE um_proxy_old' -c 'DROP DATABASE um_proxy_fresh'
+# every version a released proxy script names, but the default
+for from in $(for f in "$UM_ROOT"/user_metadata_proxy--*.sql; do
+	basename "$f" .sql | sed -e 's/^user_metadata_proxy--//' -e 's/--/\n/'
+done | sort -uV | grep -vxF "$proxy_to"); do
+	sql "$A_PORT" postgres -c 'CREATE DATABASE um_proxy_old'
+	check "CREATE EXTENSION user_metadata_proxy VERSION '$from'" 00000 "$(install_proxy um_proxy_old "$from")"
+	grant_and_serve um_proxy_old
+	check "ALTER EXTENSION user_metadata_proxy UPDATE from $from to $proxy_to" "00000 $proxy_to" \
+		"$(state_of "$A_PORT" um_proxy_old 'ALTER EXTENSION user_metadata_proxy UPDATE') $(sql "$A_PORT" um_proxy_old \
+			-c "SELECT extversion FROM pg_extension WHERE extname = 'user_metadata_proxy'")"
+	schema um_proxy_old >"$work/schema.updated"
+	diff "$work/schema.fresh" "$work/schema.updated" >&2 && rc=0 || rc=$?
+	check "the proxy updated from $from equals a fresh $proxy_to install, grants included ($(wc -l <"$work/schema.fresh") lines of pg_dump --binary-upgrade)" \
+		0 "$rc"
+	check "the proxy updated from $from serves the role granted before, with no right on the internals" '{}' \
+		"$(sql "$A_PORT" um_proxy_old -c 'SET ROLE um_client' -c "SELECT user_metadata.get_user_metadata('nobody')")"
+	sql "$A_PORT" postgres -c 'DROP DATABASE um_proxy_old'
+done
+sql "$A_PORT" postgres -c 'DROP DATABASE um_proxy_fresh'
 
 #
 # 1. The store's calls, directly and through the proxy
@@ -339,6 +351,39 @@ check "and gets 42501 from the proxy for app-b on each" "$admin_functions" \
 	"$(grep -c '^app-b|.*|42501 permission denied for app "app-b"$' "$work/scopes.out" || true)"
 check "the refused calls never reached a partition: app-b has no document, app-a has the one written" \
 	'{"scoped": true} {}' "$(sed -n 's/^stored|//p' "$work/scopes.out")"
+
+# The app is found by position, not by name: a function a DBA adds whose
+# app parameter is called tenant, and the Atlas-style call, which acts for
+# the session's app, are confined the same way
+sql "$A_PORT" um_proxy >"$work/scopes_by_position.out" 2>>"$work/errors.log" <<'SQL'
+CREATE FUNCTION user_metadata_remote.doc_of(who text, tenant text) RETURNS jsonb
+LANGUAGE sql STABLE AS $$ SELECT user_metadata_remote.get_user_metadata(who, tenant) $$;
+CREATE FUNCTION user_metadata.doc_of(who text, tenant text) RETURNS jsonb
+AS '$libdir/user_metadata', 'um_proxy_call' LANGUAGE C STABLE;
+REVOKE ALL ON FUNCTION user_metadata.doc_of(text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION user_metadata.doc_of(text, text), user_metadata.custom_user_data() TO um_app_a;
+CREATE FUNCTION pg_temp.try(call text) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+	EXECUTE call;
+	RETURN 'ok';
+EXCEPTION WHEN OTHERS THEN
+	RETURN SQLSTATE;
+END $$;
+SET ROLE um_app_a;
+SET user_metadata.user_id = 'scoped-user';
+SELECT pg_temp.try($$SELECT user_metadata.doc_of('scoped-user', 'app-a')$$)
+	|| ' ' || pg_temp.try($$SELECT user_metadata.doc_of('scoped-user', 'app-b')$$);
+SET user_metadata.app_id = 'app-a';
+SELECT pg_temp.try('SELECT user_metadata.custom_user_data()');
+SET user_metadata.app_id = 'app-b';
+SELECT pg_temp.try('SELECT user_metadata.custom_user_data()');
+RESET ROLE;
+DROP FUNCTION user_metadata.doc_of(text, text), user_metadata_remote.doc_of(text, text);
+SQL
+check "a proxy function whose app parameter is named tenant: app-a ok, app-b 42501" "ok 42501" \
+	"$(sed -n 1p "$work/scopes_by_position.out")"
+check "custom_user_data through the proxy for the session's app: app-a ok, app-b 42501" "ok|42501" \
+	"$(sed -n '2,3p' "$work/scopes_by_position.out" | paste -sd '|')"
 
 # pg_dump and pg_restore of the proxy: the install guards accept what
 # pg_restore builds (schema user_metadata created before the extension), the
