@@ -46,6 +46,8 @@
 
 #include "admin_access.h"
 
+static bool find_owner_function(void);
+
 #define SCOPES_HINT "Give user_metadata.admin_scopes back its columns role regrole and app_id text, as CREATE EXTENSION made them."
 
 /* The attribute number of column name of admin_scopes, of type type */
@@ -99,7 +101,15 @@ require_app_admin(Oid roleid, text *app_id)
 	nspid = get_namespace_oid("user_metadata", false);
 	relid = get_relname_relid("admin_scopes", nspid);
 	if (!OidIsValid(relid))
-		return;					/* a version before 1.2: no scopes */
+	{
+		if (!find_owner_function())
+			return;				/* a version before 1.2: no scopes */
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("table user_metadata.admin_scopes does not exist"),
+				 errdetail("The admin API reads the scopes from that table, and refuses every call of a role that is not a superuser until it can."),
+				 errhint("Restore the table from a dump, or recreate the extension.")));
+	}
 
 	rel = table_open(relid, AccessShareLock);
 	role_attnum = scopes_column(rel, "role", REGROLEOID);
@@ -194,9 +204,9 @@ find_owner_function(void)
  * The owner's rights come from the catalogs: fmgr runs run_as_owner, a
  * SECURITY DEFINER function with SET search_path, as for any other call,
  * fmgr_hook included.  Before ALTER EXTENSION ... UPDATE to 1.3 there is
- * none: 1.0's and 1.1's functions are SECURITY DEFINER themselves, and
- * 1.2's run with their caller's rights, which fails closed (42501 on the
- * table) for every role but a superuser.
+ * none: 1.0's single-user calls are SECURITY DEFINER themselves, and the
+ * other functions run with their caller's rights, which fails closed
+ * (42501 on the table) for every role but a superuser.
  */
 Datum
 um_admin_call(FunctionCallInfo fcinfo, text *app_id, UmAdminAction action, void *arg)

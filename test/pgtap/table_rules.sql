@@ -5,7 +5,7 @@
 -- read, and per-app admin scopes.
 --
 BEGIN;
-SELECT plan(40);
+SELECT plan(42);
 
 CREATE ROLE um_rules_client;
 GRANT SELECT, INSERT, UPDATE, DELETE ON user_metadata.user_metadata TO um_rules_client;
@@ -158,6 +158,15 @@ DELETE FROM user_metadata.admin_scopes WHERE role = 'um_rules_admin_a'::regrole;
 SET LOCAL ROLE um_rules_admin_a;
 SELECT is(user_metadata.get_user_metadata('scoped', 'app_b'), '{"x":2}', 'removing the scope takes effect at once');
 RESET ROLE;
+-- without the table of scopes, every role but a superuser is refused
+ALTER EXTENSION user_metadata DROP TABLE user_metadata.admin_scopes;
+DROP TABLE user_metadata.admin_scopes;
+SET LOCAL ROLE um_rules_full;
+SELECT throws_ok($$ SELECT user_metadata.get_user_metadata('scoped', 'app_a') $$, '42P01',
+				 'table user_metadata.admin_scopes does not exist',
+				 'admin_scopes dropped: an unscoped role is refused with 42P01 (the check fails closed)');
+RESET ROLE;
+SELECT is(user_metadata.get_user_metadata('scoped', 'app_a'), '{"x":1,"y":1}', 'admin_scopes dropped: a superuser still acts');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -39,8 +39,9 @@ drop_databases() {
 		PGOPTIONS="-c client_min_messages=warning" psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $db"
 	done
 }
-trap 'drop_databases; um_stop_clusters' EXIT
+trap 'drop_databases; psql -X -q -d postgres -c "DROP ROLE IF EXISTS um_up_admin"; um_stop_clusters' EXIT
 drop_databases
+rel_sql -d postgres -c 'DROP ROLE IF EXISTS um_up_admin' -c 'CREATE ROLE um_up_admin'
 check "upgrade: the tree has versions to update from to the default version $TO (${FROMS[*]})" yes \
 	"$([ ${#FROMS[@]} -gt 0 ] && echo yes || echo no)"
 
@@ -111,6 +112,19 @@ SELECT count(user_metadata.update_user_metadata('user' || i,
 FROM generate_series(1, 300) i;
 SQL
 	rows $old >"$work/before"
+
+	# This library under $FROM's functions, before the update: a role granted
+	# the single read, not a superuser, reads through 1.0's and 1.1's SECURITY
+	# DEFINER functions and is refused by 1.2's invoker ones (fail closed)
+	local expected='{"n": 2, "theme": "dark"}'
+	[ "$FROM" = 1.2 ] && expected=42501
+	rel_sql -d $old -c 'GRANT USAGE ON SCHEMA user_metadata TO um_up_admin' \
+		-c 'GRANT EXECUTE ON FUNCTION user_metadata.get_user_metadata(text, text) TO um_up_admin'
+	check "upgrade $FROM -> $TO: before the update, a granted role that is not a superuser gets $expected" "$expected" \
+		"$(psql -X -q -At -d $old -c 'SET ROLE um_up_admin' -c "SELECT user_metadata.get_user_metadata('alice')" \
+			-c '\echo :LAST_ERROR_SQLSTATE' 2>/dev/null | grep -v '^00000$' | tail -1)"
+	rel_sql -d $old -c 'REVOKE USAGE ON SCHEMA user_metadata FROM um_up_admin' \
+		-c 'REVOKE EXECUTE ON FUNCTION user_metadata.get_user_metadata(text, text) FROM um_up_admin'
 
 	rc=0
 	rel_sql -d $old -c "ALTER EXTENSION user_metadata UPDATE TO '$TO'" || rc=$?
