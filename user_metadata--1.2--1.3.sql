@@ -1,6 +1,7 @@
 /* user_metadata--1.2--1.3.sql: the owner's rights declared in the catalogs
- * (one SECURITY DEFINER function), admin scopes no longer cached, and one
- * list of the per-user functions for the Citus guard and distribute_on_citus */
+ * (one SECURITY DEFINER function), admin scopes no longer cached, one list
+ * of the per-user functions for the Citus guard and distribute_on_citus,
+ * and delete_user_metadata_key */
 
 \echo Use "ALTER EXTENSION user_metadata UPDATE TO '1.3'" to load this file. \quit
 
@@ -29,6 +30,18 @@ ALTER PROCEDURE user_metadata.write_custom_user_data(jsonb, jsonb) SET search_pa
 -- The scopes are read on every call: nothing to invalidate
 DROP TRIGGER admin_scopes_changed ON user_metadata.admin_scopes;
 DROP FUNCTION user_metadata.admin_scopes_changed();
+
+-- Remove one root key from a user's document: update_user_metadata with
+-- the patch {key: null}; admin API, not for PUBLIC
+CREATE FUNCTION user_metadata.delete_user_metadata_key(user_id text, key text, app_id text DEFAULT 'public')
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'delete_user_metadata_key'
+LANGUAGE C VOLATILE;
+
+COMMENT ON FUNCTION user_metadata.delete_user_metadata_key(text, text, text) IS
+'atomically remove one root key from the user''s document and return the document';
+
+REVOKE ALL ON FUNCTION user_metadata.delete_user_metadata_key(text, text, text) FROM PUBLIC;
 
 -- The per-user admin functions, listed once, in src/citus_guard.c
 CREATE FUNCTION user_metadata.per_user_functions()

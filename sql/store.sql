@@ -52,6 +52,22 @@ DELETE FROM user_metadata WHERE user_id LIKE 'generated%';
 -- clear: true once, then false
 SELECT clear_user_metadata('bob'), clear_user_metadata('bob');
 SELECT get_user_metadata('bob');
+-- delete_user_metadata_key: that root key goes, nested keys of the same
+-- name and the other root keys stay; an absent key is no error
+SELECT update_user_metadata('erin', '{"theme":"dark","beta":true,"nested":{"theme":1}}');
+SELECT delete_user_metadata_key('erin', 'theme');
+SELECT delete_user_metadata_key('erin', 'absent');
+SELECT delete_user_metadata_key('erin', 'nested');
+SELECT get_user_metadata('erin');
+-- like update_user_metadata, a user with no document gets {}
+SELECT delete_user_metadata_key('erin', 'beta', 'billing');
+SELECT delete_user_metadata_key('erin', NULL);
+\echo :LAST_ERROR_SQLSTATE
+SELECT delete_user_metadata_key(NULL, 'beta');
+\echo :LAST_ERROR_SQLSTATE
+SELECT delete_user_metadata_key('erin', 'beta', '');
+\echo :LAST_ERROR_SQLSTATE
+SELECT clear_user_metadata('erin'), clear_user_metadata('erin', 'billing');
 -- not through the proxy: the table
 -- updated_at moves on every write, created_at never
 SELECT created_at = updated_at AS untouched FROM user_metadata WHERE user_id = 'carol';

@@ -67,6 +67,24 @@ um_object_arg(FunctionCallInfo fcinfo, int argno, const char *argname)
 	return jb;
 }
 
+Jsonb *
+um_key_removal_arg(FunctionCallInfo fcinfo, int argno, const char *argname)
+{
+	JsonbParseState *state = NULL;
+	JsonbValue	key = {.type = jbvString};
+	JsonbValue	null = {.type = jbvNull};
+	text	   *name;
+
+	require_not_null(fcinfo, argno, argname, "Name the root key to remove, such as 'theme'.");
+	name = PG_GETARG_TEXT_PP(argno);
+	key.val.string.val = VARDATA_ANY(name);
+	key.val.string.len = VARSIZE_ANY_EXHDR(name);
+	(void) pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
+	(void) pushJsonbValue(&state, WJB_KEY, &key);
+	(void) pushJsonbValue(&state, WJB_VALUE, &null);
+	return JsonbValueToJsonb(pushJsonbValue(&state, WJB_END_OBJECT, NULL));
+}
+
 void
 um_one_dimension(ArrayType *array, const char *argname)
 {

@@ -25,6 +25,9 @@ extern text *um_id_arg(FunctionCallInfo fcinfo, int argno, const char *argname);
 /* A document or patch: 22004 for SQL NULL, 22023 unless a JSON object */
 extern Jsonb *um_object_arg(FunctionCallInfo fcinfo, int argno, const char *argname);
 
+/* The patch {key: null} removing the root key named by argument argno: 22004 for SQL NULL */
+extern Jsonb *um_key_removal_arg(FunctionCallInfo fcinfo, int argno, const char *argname);
+
 /* 2202E unless array, the argument argname, has at most one dimension */
 extern void um_one_dimension(ArrayType *array, const char *argname);
 

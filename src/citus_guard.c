@@ -57,6 +57,7 @@ static const struct
 	{"update_user_metadata", 3, {TEXTOID, JSONBOID, TEXTOID}},
 	{"set_user_metadata", 3, {TEXTOID, JSONBOID, TEXTOID}},
 	{"clear_user_metadata", 2, {TEXTOID, TEXTOID}},
+	{"delete_user_metadata_key", 3, {TEXTOID, TEXTOID, TEXTOID}},
 };
 
 typedef enum GuardState

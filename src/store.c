@@ -28,7 +28,9 @@
 #include "commands/extension.h"
 #include "executor/spi.h"
 #include "funcapi.h"
+#include "nodes/params.h"
 #include "nodes/parsenodes.h"
+#include "tcop/dest.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
@@ -176,18 +178,10 @@ statement_changed(const char *detail)
 			 errhint("Rules on user_metadata.user_metadata must not rewrite the writes of the user_metadata functions.")));
 }
 
-/* The result of a statement as its definition describes it */
+/* The result columns of a statement as its definition describes them */
 static void
-check_result(const StatementDef *def, int rc)
+check_columns(const StatementDef *def, TupleDesc desc)
 {
-	TupleDesc	desc;
-
-	if (rc != def->result)
-		statement_changed(psprintf("The statement reported %s where %s was expected.",
-								   SPI_result_code_string(rc), SPI_result_code_string(def->result)));
-	if (def->ncolumns == 0)
-		return;
-	desc = SPI_tuptable->tupdesc;
 	if (desc->natts != def->ncolumns)
 		statement_changed(psprintf("Its result has %d columns where %d were expected.",
 								   desc->natts, def->ncolumns));
@@ -202,19 +196,57 @@ check_result(const StatementDef *def, int rc)
 }
 
 /*
+ * A set-returning call's rows go from the executor straight into its
+ * tuplestore, not through SPI's tuple table: one copy of each row, not two.
+ * (DestTuplestore, not DestNone, so that SPI reports a SELECT as one.)
+ */
+typedef struct RowsReceiver
+{
+	DestReceiver pub;
+	const StatementDef *def;
+	Tuplestorestate *store;
+} RowsReceiver;
+
+static void
+rows_startup(DestReceiver *self, int operation, TupleDesc typeinfo)
+{
+	check_columns(((RowsReceiver *) self)->def, typeinfo);
+}
+
+static bool
+rows_receive(TupleTableSlot *slot, DestReceiver *self)
+{
+	tuplestore_puttupleslot(((RowsReceiver *) self)->store, slot);
+	return true;
+}
+
+static void
+rows_done(DestReceiver *self)
+{
+}
+
+/*
  * Connect to SPI and run one statement, preparing it on first use with a
  * generic plan: its parameters never change the best plan.  Not with Citus,
  * which routes a statement by its parameters' values (custom plans).  The
  * table is checked first (store_table.c) and the result after, so that
  * whatever a DBA did to the table, no datum is read as another type.  The
- * SQL functions that get here pin the search path with their SET clause
+ * result rows go to store when given, else to SPI_tuptable.  The SQL
+ * functions that get here pin the search path with their SET clause
  * (run_as_owner for the admin API), so that one cached plan serves every
  * call.  The caller calls SPI_finish.
  */
 static void
-run_statement(StoreStatement stmt, Datum *values, bool read_only)
+run_statement(StoreStatement stmt, Datum *values, bool read_only, Tuplestorestate *store)
 {
 	const StatementDef *def = &statements[stmt];
+	ParamListInfo params = makeParamList(def->nargs);
+	RowsReceiver receiver = {
+		{rows_receive, rows_startup, rows_done, rows_done, DestTuplestore}, def, store
+	};
+	SPIExecuteOptions options = {
+		.params = params, .read_only = read_only, .dest = store ? &receiver.pub : NULL
+	};
 	int			rc;
 
 	um_check_store_table();
@@ -233,8 +265,19 @@ run_statement(StoreStatement stmt, Datum *values, bool read_only)
 			elog(ERROR, "SPI_keepplan failed: %s", SPI_result_code_string(rc));
 		plans[stmt] = plan;
 	}
-	rc = SPI_execute_plan(plans[stmt], values, NULL, read_only, 0);
-	check_result(def, rc);
+	for (int i = 0; i < def->nargs; i++)
+	{
+		params->params[i].value = values[i];
+		params->params[i].isnull = false;
+		params->params[i].pflags = PARAM_FLAG_CONST;
+		params->params[i].ptype = def->argtypes[i];
+	}
+	rc = SPI_execute_plan_extended(plans[stmt], &options);
+	if (rc != def->result)
+		statement_changed(psprintf("The statement reported %s where %s was expected.",
+								   SPI_result_code_string(rc), SPI_result_code_string(def->result)));
+	if (store == NULL && def->ncolumns > 0)
+		check_columns(def, SPI_tuptable->tupdesc);
 }
 
 /*
@@ -296,7 +339,7 @@ write_document(StoreStatement stmt, text *app_id, text *user_id, Jsonb *document
 	values[1] = PointerGetDatum(user_id);
 	values[2] = JsonbPGetDatum(document);
 
-	run_statement(stmt, values, false);
+	run_statement(stmt, values, false, NULL);
 	if (SPI_processed != 1)
 		write_skipped(app_id, user_id, "skipped");
 	if (!result_is_id(1, app_id) || !result_is_id(2, user_id))
@@ -316,7 +359,7 @@ um_store_get(text *app_id, text *user_id)
 	values[0] = PointerGetDatum(app_id);
 	values[1] = PointerGetDatum(user_id);
 
-	run_statement(STMT_GET, values, true);
+	run_statement(STMT_GET, values, true, NULL);
 	stored = result_datum(1);
 	SPI_finish();
 
@@ -351,7 +394,7 @@ write_documents(StoreStatement stmt, text *app_id, ArrayType *user_ids, ArrayTyp
 	values[1] = PointerGetDatum(user_ids);
 	values[2] = PointerGetDatum(documents);
 
-	run_statement(stmt, values, false);
+	run_statement(stmt, values, false, NULL);
 	if (SPI_processed != 1)
 		statement_changed("The count of the rows written is missing.");
 	stored = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
@@ -404,7 +447,7 @@ one_user_as_owner(FunctionCallInfo fcinfo, void *arg)
 		case STMT_SET:
 			return JsonbPGetDatum(write_document(call->stmt, app_id, user_id, call->document));
 		case STMT_CLEAR:
-			run_statement(STMT_CLEAR, call->values, false);
+			run_statement(STMT_CLEAR, call->values, false, NULL);
 			found = SPI_processed > 0;
 			SPI_finish();
 			return BoolGetDatum(found);
@@ -421,27 +464,28 @@ rows_as_owner(FunctionCallInfo fcinfo, void *arg)
 	StoreCall  *call = arg;
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 
-	run_statement(call->stmt, call->values, true);
-	for (uint64 i = 0; i < SPI_processed; i++)
-		tuplestore_puttuple(rsinfo->setResult, SPI_tuptable->vals[i]);
+	run_statement(call->stmt, call->values, true, rsinfo->setResult);
 	SPI_finish();
 	return (Datum) 0;
 }
 
+/* How an admin API call reads its argument 1 into the statement's document */
+typedef Jsonb *(*DocumentArg) (FunctionCallInfo fcinfo, int argno, const char *argname);
+
 /*
  * The admin API's calls of one user: user_id is argument 0, app_id the
- * last, the document (if document_arg names it) argument 1
+ * last, and the document, when read_document reads one, argument 1
  */
 static Datum
-one_user_call(FunctionCallInfo fcinfo, StoreStatement stmt, const char *document_arg)
+one_user_call(FunctionCallInfo fcinfo, StoreStatement stmt, DocumentArg read_document, const char *argname)
 {
 	StoreCall	call = {.stmt = stmt};
 	text	   *app_id;
 
 	call.values[1] = PointerGetDatum(um_id_arg(fcinfo, 0, "user_id"));
-	if (document_arg != NULL)
-		call.document = um_object_arg(fcinfo, 1, document_arg);
-	app_id = um_id_arg(fcinfo, document_arg != NULL ? 2 : 1, "app_id");
+	if (read_document != NULL)
+		call.document = read_document(fcinfo, 1, argname);
+	app_id = um_id_arg(fcinfo, read_document != NULL ? 2 : 1, "app_id");
 	call.values[0] = PointerGetDatum(app_id);
 	return um_admin_call(fcinfo, app_id, one_user_as_owner, &call);
 }
@@ -453,7 +497,7 @@ PG_FUNCTION_INFO_V1(get_user_metadata);
 Datum
 get_user_metadata(PG_FUNCTION_ARGS)
 {
-	return one_user_call(fcinfo, STMT_GET, NULL);
+	return one_user_call(fcinfo, STMT_GET, NULL, NULL);
 }
 
 /*
@@ -464,7 +508,7 @@ PG_FUNCTION_INFO_V1(update_user_metadata);
 Datum
 update_user_metadata(PG_FUNCTION_ARGS)
 {
-	return one_user_call(fcinfo, STMT_UPDATE, "patch");
+	return one_user_call(fcinfo, STMT_UPDATE, um_object_arg, "patch");
 }
 
 /*
@@ -475,7 +519,20 @@ PG_FUNCTION_INFO_V1(set_user_metadata);
 Datum
 set_user_metadata(PG_FUNCTION_ARGS)
 {
-	return one_user_call(fcinfo, STMT_SET, "metadata");
+	return one_user_call(fcinfo, STMT_SET, um_object_arg, "metadata");
+}
+
+/*
+ * delete_user_metadata_key(user_id text, key text, app_id text DEFAULT 'public')
+ * RETURNS jsonb
+ *
+ * update_user_metadata with the patch {key: null}, in one atomic upsert.
+ */
+PG_FUNCTION_INFO_V1(delete_user_metadata_key);
+Datum
+delete_user_metadata_key(PG_FUNCTION_ARGS)
+{
+	return one_user_call(fcinfo, STMT_UPDATE, um_key_removal_arg, "key");
 }
 
 /*
@@ -485,7 +542,7 @@ PG_FUNCTION_INFO_V1(clear_user_metadata);
 Datum
 clear_user_metadata(PG_FUNCTION_ARGS)
 {
-	return one_user_call(fcinfo, STMT_CLEAR, NULL);
+	return one_user_call(fcinfo, STMT_CLEAR, NULL, NULL);
 }
 
 /*

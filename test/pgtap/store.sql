@@ -4,7 +4,7 @@
 -- the size limit, and privileges of the admin API.
 --
 BEGIN;
-SELECT plan(44);
+SELECT plan(45);
 SET LOCAL search_path = user_metadata, public;
 
 -- table
@@ -94,6 +94,13 @@ SELECT is((SELECT array_agg(proname::text || ' ' || array_to_string(proconfig, '
 		   WHERE pronamespace = 'user_metadata'::regnamespace AND prosecdef),
 		  ARRAY['run_as_owner search_path=pg_catalog, pg_temp'],
 		  'the one SECURITY DEFINER function is run_as_owner, with its search path: the admin API checks its caller, then works in it');
+
+-- one list: every function that takes user_id text first is a per-user
+-- function, which distribute_on_citus delegates and the Citus guard checks
+SELECT set_eq($$ SELECT oid::regprocedure FROM pg_proc WHERE pronamespace = 'user_metadata'::regnamespace
+				 AND proargnames[1] = 'user_id' AND proargtypes[0] = 'text'::regtype $$,
+			  $$ SELECT * FROM user_metadata.per_user_functions() $$,
+			  'every function whose first argument is user_id is in per_user_functions()');
 
 SELECT * FROM finish();
 ROLLBACK;
