@@ -20,7 +20,7 @@
 #   PL/pgSQL   a loop in one function call, each call timed with clock_timestamp()
 #   procedure  pgbench: CALL of a procedure that runs the statement
 # Medians of per-call latencies (pgbench --log; the loop's own timings), in
-# ms, after a warm-up; the two contenders alternate size by size.  Writes
+# ms, after a warm-up; the two contenders alternate in three rounds.  Writes
 # test/bench/results/bulk_read.md.
 #
 # Usage: test/bench/bulk_read.sh [--users N] [--sizes "1 10 ..."] [--calls N]
@@ -111,37 +111,51 @@ statement() {			# statement bulk|join N: the contender's top-level statement
 		echo "SELECT count(m) FROM (SELECT ids.id, COALESCE(t.metadata, '{}') AS m FROM unnest($ids) WITH ORDINALITY ids (id, ord) LEFT JOIN user_metadata.user_metadata t ON t.app_id = 'public' AND t.user_id = ids.id ORDER BY ids.ord) s;"
 	fi
 }
-median_of_log() {		# median_of_log PREFIX: median latency (ms) of pgbench's per-transaction log
-	cat "$1".* | awk '{ print $3 / 1000 }' | sort -n |
-		awk '{ v[NR] = $1 } END { printf "%.3f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-	rm -f "$1".*
+median() {				# median of the numbers on stdin, one per line, as ms with 3 decimals
+	sort -n | awk '{ v[NR] = $1 } END { printf "%.3f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
-pgbench_case() {		# pgbench_case MODE-ARGS SCRIPT N: median ms of n calls after a warm-up
-	local args=$1 script=$2 n=$3 prefix=$work/log
-	"$PGBIN/pgbench" -n -t 2 $args -f "$script" postgres >/dev/null
-	"$PGBIN/pgbench" -n -t "$n" $args -f "$script" -l --log-prefix="$prefix" postgres >/dev/null
-	median_of_log "$prefix"
+pgbench_calls() {		# pgbench_calls MODE-ARGS SCRIPT N: the ms of N calls after a warm-up, one per line
+	local prefix=$work/log
+	"$PGBIN/pgbench" -n -t 2 $1 -f "$2" postgres >/dev/null
+	"$PGBIN/pgbench" -n -t "$3" $1 -f "$2" -l --log-prefix="$prefix" postgres >/dev/null
+	cat "$prefix".* | awk '{ print $3 / 1000 }'
+	rm -f "$prefix".*
 }
-loop_case() {			# loop_case bulk|join SIZE N
-	sql -c "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY x) FROM unnest(loop_ms('$1', $2, $3)) x" |
-		awk '{ printf "%.3f", $1 }'
+calls_of() {			# calls_of KIND bulk|join SIZE N: the ms of N calls of one kind, one per line
+	case $1 in
+		top-level) pgbench_calls "-M simple" "$work/$2.sql" "$4" ;;
+		prepared) pgbench_calls "-M prepared" "$work/$2.sql" "$4" ;;
+		first-call) pgbench_calls "-M simple -C" "$work/$2.sql" "$4" ;;
+		procedure) pgbench_calls "-M simple" "$work/${2}_proc.sql" "$4" ;;
+		PL/pgSQL) sql -c "SELECT unnest(loop_ms('$2', $3, $4))" ;;
+	esac
 }
 
+# The contenders alternate in rounds, so that a change of load on the
+# machine falls on both
 kinds="top-level prepared first-call PL/pgSQL procedure"
+rounds=3
 declare -A ms
 for size in $sizes; do
 	n=$calls
 	[ "$size" -ge 10000 ] && n=$((calls / 10 < 5 ? 5 : calls / 10))
 	[ "$size" -ge 100000 ] && n=$((calls / 40 < 5 ? 5 : calls / 40))
-	um_log "$size ids, $n calls per case"
+	um_log "$size ids, $rounds rounds of $n calls per contender and caller"
 	for who in bulk join; do
 		statement $who "$size" >"$work/$who.sql"
 		echo "CALL ${who}_proc($size);" >"$work/${who}_proc.sql"
-		ms[$who,$size,top-level]=$(pgbench_case "-M simple" "$work/$who.sql" $n)
-		ms[$who,$size,prepared]=$(pgbench_case "-M prepared" "$work/$who.sql" $n)
-		ms[$who,$size,first-call]=$(pgbench_case "-M simple -C" "$work/$who.sql" $n)
-		ms[$who,$size,PL/pgSQL]=$(loop_case $who "$size" $n)
-		ms[$who,$size,procedure]=$(pgbench_case "-M simple" "$work/${who}_proc.sql" $n)
+	done
+	for kind in $kinds; do
+		: >"$work/bulk.ms"
+		: >"$work/join.ms"
+		for round in $(seq $rounds); do
+			for who in bulk join; do
+				calls_of "$kind" $who "$size" $n >>"$work/$who.ms"
+			done
+		done
+		for who in bulk join; do
+			ms[$who,$size,$kind]=$(median <"$work/$who.ms")
+		done
 	done
 done
 
@@ -150,7 +164,8 @@ done
 	echo
 	echo "\`test/bench/bulk_read.sh --users $users --sizes \"$sizes\" --calls $calls\`, $(date -u +%Y-%m-%d), $(nproc) cores,"
 	echo "PostgreSQL $(sql -c 'SHOW server_version'), shared_buffers 1GB, JIT off, table of $users users prewarmed."
-	echo "Median ms per call, both contenders in the same run on the same ids (a quarter unknown); ratio = bulk / join."
+	echo "Median ms per call over $rounds alternating rounds, both contenders in the same run on the same ids (a quarter"
+	echo "unknown); ratio = bulk / join."
 	echo "top-level, prepared and procedure are timed by pgbench over a unix socket, first-call opens a"
 	echo "new session for every call (connection time included for both), PL/pgSQL times each call in a loop."
 	echo "Other processes may have shared the machine during the run."

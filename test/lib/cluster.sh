@@ -51,8 +51,14 @@ um_build_install() {
 		dir=$UM_SANDBOX/build
 		um_make_sandbox "$dir" || return 1
 	fi
+	# make does not see a change of server: objects built for another
+	# major would be installed as they are, and refused by its dynamic loader
+	if [ "$(cat "$dir/.um_pg_config" 2>/dev/null)" != "$PGBIN/pg_config" ]; then
+		make -C "$dir" -s PG_CONFIG="$PGBIN/pg_config" clean >/dev/null || return 1
+	fi
 	make -C "$dir" -s PG_CONFIG="$PGBIN/pg_config" "$@" >/dev/null &&
-		make -C "$dir" -s PG_CONFIG="$PGBIN/pg_config" "$@" install >/dev/null
+		make -C "$dir" -s PG_CONFIG="$PGBIN/pg_config" "$@" install >/dev/null &&
+		echo "$PGBIN/pg_config" >"$dir/.um_pg_config"
 }
 
 # um_make_sandbox DIR: fresh copies of the PostgreSQL installation under
