@@ -172,8 +172,8 @@ check "distribute_on_citus(8, delegate => true) with the same scopes on every no
 check "distribute_on_citus again: nothing to do, no error" 00000 \
 	"$(state_of co 'SELECT user_metadata.distribute_on_citus(8, delegate => true)')"
 check "the per-user functions of user_metadata.per_user_functions(), each user_id text first" \
-	"get_user_metadata update_user_metadata set_user_metadata clear_user_metadata" \
-	"$(co -c "SELECT string_agg(p.proname, ' ') FROM user_metadata.per_user_functions() f JOIN pg_proc p ON p.oid = f
+	"clear_user_metadata delete_user_metadata_key get_user_metadata set_user_metadata update_user_metadata" \
+	"$(co -c "SELECT string_agg(p.proname, ' ' ORDER BY p.proname) FROM user_metadata.per_user_functions() f JOIN pg_proc p ON p.oid = f
 		WHERE p.proargnames[1] = 'user_id' AND p.proargtypes[0] = 'text'::regtype")"
 check "exactly the per-user functions are distributed by user_id, force-delegated, co-located with the store" \
 	"$(co -c "SELECT string_agg(f || ' 0 true true', ', ' ORDER BY 1) FROM user_metadata.per_user_functions() f")" \
@@ -392,10 +392,13 @@ check "after the rebalance: every earlier document and created_at kept" 0 \
 # the moved shards' old copies are dropped by deferred clean-up; do it now
 co -c 'CALL citus_cleanup_orphaned_resources()' >/dev/null
 shard_rows() {			# shard_rows NODE: rows in the store's shards on NODE (not through Citus)
-	on "$1" -c 'SET citus.override_table_visibility = off' -c "SELECT coalesce(sum((xpath('/row/c/text()',
-		query_to_xml(format('SELECT count(*) AS c FROM user_metadata.%I', relname), false, true, '')))[1]::text::int), 0)
-		FROM pg_class WHERE relnamespace = 'user_metadata'::regnamespace AND relkind = 'r'
-		AND relname ~ '^user_metadata_[0-9]+$'"
+	on "$1" <<'SQL'
+SET citus.override_table_visibility = off;
+SELECT 'SELECT count(*) FROM (' || coalesce(string_agg(format('SELECT FROM user_metadata.%I', relname), ' UNION ALL '),
+	'SELECT WHERE false') || ') s'
+FROM pg_class WHERE relnamespace = 'user_metadata'::regnamespace AND relkind = 'r'
+	AND relname ~ '^user_metadata_[0-9]+$' \gexec
+SQL
 }
 check "the workers' shards hold each row once (rows in the shards of w1, w2, w3 add up to the total)" \
 	"$(co -c "SELECT count(*) FROM user_metadata.user_metadata")" \

@@ -85,6 +85,14 @@ GRANT EXECUTE ON FUNCTION user_metadata.get_user_metadata(text, text) TO um_pgup
 SQL
 rows um_pgup >"$work/before"
 rows um_pgup_11 >"$work/before_11"
+# Debian 12's PostgreSQL 15.20 stores an attribute option pg_attver on every
+# column it creates; no other server knows it, and pg_restore of the schema
+# fails on it ('unrecognized parameter "pg_attver"') for any user table, with
+# or without this extension.  It is removed from user relations first.
+for db in postgres um_pgup um_pgup_11; do
+	rel_sql -d $db -c "UPDATE pg_catalog.pg_attribute SET attoptions = NULLIF(ARRAY(SELECT o FROM unnest(attoptions) o
+		WHERE o NOT LIKE 'pg\_attver=%'), '{}') WHERE attrelid >= 16384 AND attoptions::text LIKE '%pg\_attver=%'" >/dev/null
+done
 as_pg "$old_bin/pg_ctl" -D "$work/old" -m fast -w stop >/dev/null
 
 # pg_upgrade writes its logs into the new data directory and the current one
