@@ -22,8 +22,8 @@ OBJS = \
 	src/ejson.o \
 	src/bulk_write.o
 
-# the Atlas App Services import command (README, Moving in)
-SCRIPTS = src/user_metadata_import_atlas
+# operator commands, installed next to psql (docs/moving-in.md, docs/proxy.md)
+SCRIPTS = bin/user_metadata_import_atlas bin/user_metadata_reshard
 
 # Install and upgrade scripts sit at the top, as in contrib: each is frozen
 # once released, and a new version adds only its upgrade script.

@@ -11,7 +11,7 @@
 # afterwards: the check fails closed.  On 1.2's library the replica-mode
 # and DISABLE TRIGGER cases failed open (issue 17).
 set -uo pipefail
-source "$(dirname "$0")/../reliability/lib.sh"
+source "$(dirname "$0")/../lib/suite.sh"
 export PGUSER=${PGUSER:-postgres}
 db=um_scopes
 

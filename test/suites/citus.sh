@@ -21,7 +21,7 @@
 # Without Citus the suite prints one skipped TAP line.  Prints TAP lines;
 # logs to stderr.
 set -uo pipefail
-source "$(dirname "$0")/../reliability/lib.sh"
+source "$(dirname "$0")/../lib/suite.sh"
 work=$UM_TMP/citus
 mkdir -p "$work"
 

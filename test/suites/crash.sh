@@ -7,7 +7,7 @@
 # whose COMMIT was acknowledged is there, that nothing that was never sent
 # is, and that the table, its TOAST table and their indexes pass amcheck.
 set -euo pipefail
-source "$(dirname "$0")/../reliability/lib.sh"
+source "$(dirname "$0")/../lib/suite.sh"
 
 ROUNDS=5
 CLIENTS=8

@@ -11,7 +11,7 @@
 # crashed: same postmaster start time, no "terminated by signal" nor crash
 # restart in its log.
 set -euo pipefail
-source "$(dirname "$0")/../reliability/lib.sh"
+source "$(dirname "$0")/../lib/suite.sh"
 
 corpus=$UM_ROOT/test/reliability/hostile.sql
 # Errors print tersely: their details would repeat megabyte-sized ids

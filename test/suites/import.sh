@@ -15,7 +15,7 @@
 #     of its database restored into a schema of another database.
 # (c) Bulk writes: whole-call atomicity, duplicates in order.
 set -euo pipefail
-source "$(dirname "$0")/../reliability/lib.sh"
+source "$(dirname "$0")/../lib/suite.sh"
 export PGUSER=${PGUSER:-postgres}
 db=um_import
 restored=um_import_restored

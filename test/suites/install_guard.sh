@@ -9,7 +9,7 @@
 # squatted schema, and a superuser's schema that others may create in, are
 # refused too; an empty superuser schema (what pg_restore makes) is used.
 set -uo pipefail
-source "$(dirname "$0")/../reliability/lib.sh"
+source "$(dirname "$0")/../lib/suite.sh"
 export PGUSER=${PGUSER:-postgres}
 db=um_guard
 

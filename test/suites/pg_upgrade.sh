@@ -13,7 +13,7 @@
 # database updates to the default version, and the scope still confines.
 # Skipped when the server under test is 15 itself.
 set -euo pipefail
-source "$(dirname "$0")/../reliability/lib.sh"
+source "$(dirname "$0")/../lib/suite.sh"
 
 if [ "$UM_PG_MAJOR" -le 15 ]; then
 	check_skip "pg_upgrade from 15" "the server under test is PostgreSQL $UM_PG_MAJOR: nothing older to upgrade from"

@@ -17,7 +17,7 @@
 #      function, from the proxy, before any partition is asked;
 #   3. 10 000 users spread evenly over 4 partitions, each row on its hash's only;
 #   4. resharding to 8 partitions (um_p4, um_p5 on B; um_p6, um_p7 on A) with
-#      test/proxy/reshard.sh loses and duplicates nothing;
+#      user_metadata_reshard (bin/, as installed) loses and duplicates nothing;
 #   5. with B stopped, B's users fail with a connection error while A's keep
 #      working, and once B is back everything works and nothing is lost.
 # Prints TAP lines; logs to stderr.
@@ -441,14 +441,14 @@ for db in "${new[@]}"; do new_conninfo+=("host=127.0.0.1 port=${port[$db]} dbnam
 all_rows "${old[@]}" >"$work/rows_before"
 api_before=$(through_proxy)
 sql "${port[um_p4]}" um_p4 -c "INSERT INTO user_metadata.user_metadata (user_id, metadata) VALUES ('squatter', '{}')"
-refusal=$(bash "$here/reshard.sh" "host=127.0.0.1 port=$A_PORT dbname=um_proxy" "${new_conninfo[@]}" 2>&1 || true)
-check "reshard.sh refuses a new partition that is not empty, and changes nothing" \
-	"reshard: new partition 4 is not empty|4" \
+refusal=$("$PGBIN/user_metadata_reshard" "host=127.0.0.1 port=$A_PORT dbname=um_proxy" "${new_conninfo[@]}" 2>&1 || true)
+check "user_metadata_reshard refuses a new partition that is not empty, and changes nothing" \
+	"user_metadata_reshard: new partition 4 is not empty|4" \
 	"$(tail -1 <<<"$refusal")|$(sql "$A_PORT" um_proxy -c "SELECT cardinality(srvoptions) FROM pg_foreign_server")"
 sql "${port[um_p4]}" um_p4 -c 'TRUNCATE user_metadata.user_metadata'
 
 # As in the README: the proxy may connect as a role that is no superuser,
-# granted the admin API on each partition; reshard.sh must grant it on the new ones
+# granted the admin API on each partition; user_metadata_reshard must grant it on the new ones
 # (the admin API: the functions with an app_id argument)
 api=$(sql "${port[um_p0]}" um_p0 -c "SELECT string_agg(oid::regprocedure::text, ', ') FROM pg_proc
 	WHERE pronamespace = 'user_metadata'::regnamespace AND 'app_id' = ANY (proargnames[1:pronargs])")
@@ -460,8 +460,8 @@ done
 
 um_log "resharding to 8 partitions"
 started=$SECONDS
-bash "$here/reshard.sh" "host=127.0.0.1 port=$A_PORT dbname=um_proxy" "${new_conninfo[@]}" && rc=0 || rc=$?
-check "reshard.sh 4 -> 8 succeeds ($((SECONDS - started)) s)" 0 "$rc"
+"$PGBIN/user_metadata_reshard" "host=127.0.0.1 port=$A_PORT dbname=um_proxy" "${new_conninfo[@]}" && rc=0 || rc=$?
+check "user_metadata_reshard 4 -> 8 succeeds ($((SECONDS - started)) s)" 0 "$rc"
 check "server user_metadata lists 8 partitions, the new ones last" \
 	"$(for i in 0 1 2 3 4 5 6 7; do printf 'p%d=host=127.0.0.1 port=%s dbname=um_p%d\n' $i "${port[um_p$i]}" $i; done)" \
 	"$(sql "$A_PORT" um_proxy -c "SELECT option_name || '=' || option_value
@@ -476,16 +476,16 @@ counts=$(for db in "${old[@]}" "${new[@]}"; do rows "$db" "WHERE user_id LIKE 'u
 check "$users users over 8 partitions within 10 % of 1250 each ($counts)" "yes yes yes yes yes yes yes yes" \
 	"$(for c in $counts; do [ "$c" -ge 1125 ] && [ "$c" -le 1375 ] && echo yes || echo no; done | paste -sd ' ')"
 check "every user reads the same document through the proxy before and after" "$api_before" "$(through_proxy)"
-check "reshard.sh gives each new partition the privileges of its old one" \
+check "user_metadata_reshard gives each new partition the privileges of its old one" \
 	"$(for db in "${old[@]}"; do sql "${port[$db]}" "$db" -c "SELECT string_agg(oid::regprocedure || ' ' || proacl::text, ',' ORDER BY oid::regprocedure::text) FROM pg_proc WHERE pronamespace = 'user_metadata'::regnamespace"; done)" \
 	"$(for db in "${new[@]}"; do sql "${port[$db]}" "$db" -c "SELECT string_agg(oid::regprocedure || ' ' || proacl::text, ',' ORDER BY oid::regprocedure::text) FROM pg_proc WHERE pronamespace = 'user_metadata'::regnamespace"; done)"
-check "reshard.sh gives each new partition the admin scopes of its old one" \
+check "user_metadata_reshard gives each new partition the admin scopes of its old one" \
 	"$(for db in "${old[@]}"; do sql "${port[$db]}" "$db" -c "SELECT string_agg(role || ' ' || app_id, ',' ORDER BY app_id) FROM user_metadata.admin_scopes"; done)" \
 	"$(for db in "${new[@]}"; do sql "${port[$db]}" "$db" -c "SELECT string_agg(role || ' ' || app_id, ',' ORDER BY app_id) FROM user_metadata.admin_scopes"; done)"
 moved=$(sql "$A_PORT" um_proxy -c "SELECT 'user' || i FROM generate_series(1, $users) i WHERE hashtext('user' || i) & 7 >= 4 LIMIT 1")
 sql "$A_PORT" um_proxy -c "ALTER USER MAPPING FOR PUBLIC SERVER user_metadata OPTIONS (SET user 'um_partition')" \
 	-c "GRANT EXECUTE ON FUNCTION user_metadata.update_user_metadata(text, jsonb, text) TO um_client"
-check "after reshard.sh, the application role writes a moved user through the proxy, no grant made by hand" t \
+check "after user_metadata_reshard, the application role writes a moved user through the proxy, no grant made by hand" t \
 	"$(sql "$A_PORT" um_proxy -c 'SET ROLE um_client' \
 		-c "SELECT user_metadata.update_user_metadata('$moved', '{\"moved\": true}') ? 'moved'" 2>&1)"
 sql "$A_PORT" um_proxy -c "ALTER USER MAPPING FOR PUBLIC SERVER user_metadata OPTIONS (SET user 'postgres')" \

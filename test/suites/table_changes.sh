@@ -14,7 +14,7 @@
 # Where PL/Proxy is installed, a proxy database routes to the changed
 # database too, and calls through it hold to the same rules.
 set -euo pipefail
-source "$(dirname "$0")/../reliability/lib.sh"
+source "$(dirname "$0")/../lib/suite.sh"
 
 changes=$UM_ROOT/test/reliability/table_changes.sql
 calls=$UM_ROOT/test/reliability/table_calls.sql

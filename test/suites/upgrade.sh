@@ -12,7 +12,7 @@
 # (b) pg_dump -Fc of that database, pg_restore into a new one: same version,
 #     same schema, every row identical, the functions work.
 set -euo pipefail
-source "$(dirname "$0")/../reliability/lib.sh"
+source "$(dirname "$0")/../lib/suite.sh"
 export PGUSER=${PGUSER:-postgres}
 
 TO=$(rel_sql -d postgres -c "SELECT default_version FROM pg_available_extensions WHERE name = 'user_metadata'")

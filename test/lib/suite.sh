@@ -1,10 +1,10 @@
-# test/reliability/lib.sh: what the reliability suites (test/suites/crash.sh,
-# upgrade.sh, hostile.sh) share: test/lib/cluster.sh, TAP lines, psql.
+# test/lib/suite.sh: what the suites of test/suites share beyond tap.sh:
+# test/lib/cluster.sh and tap.sh sourced, psql and row helpers.
 #
 # Source it from a suite; end the suite with checks_done (test/lib/tap.sh).
 
-source "$(dirname "${BASH_SOURCE[0]}")/../lib/cluster.sh"
-source "$(dirname "${BASH_SOURCE[0]}")/../lib/tap.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/cluster.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/tap.sh"
 
 # rel_sql [PSQL ARGS...]: psql that stops at the first error, unaligned output
 rel_sql() {
