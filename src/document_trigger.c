@@ -24,7 +24,9 @@
 #include "commands/trigger.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
+#include "utils/guc.h"
 #include "utils/jsonb.h"
+#include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/timestamp.h"
 
@@ -33,17 +35,37 @@
 #include "store_table.h"
 #include "user_metadata.h"
 
+/* 1 MB: far above preferences and flags, far below jsonb's 256 MB ceiling */
+#define DEFAULT_MAX_DOCUMENT_BYTES (1024 * 1024)
+
+/* user_metadata.max_document_bytes: largest stored document, 0 = no limit */
+static int	max_document_bytes = DEFAULT_MAX_DOCUMENT_BYTES;
+
+void
+um_document_trigger_init(void)
+{
+	DefineCustomIntVariable("user_metadata.max_document_bytes",
+							"Largest user metadata document a write may store.",
+							"Measured as the stored jsonb size in bytes before compression; 0 disables the limit.",
+							&max_document_bytes,
+							DEFAULT_MAX_DOCUMENT_BYTES,
+							0, MaxAllocSize,
+							PGC_SUSET,
+							GUC_UNIT_BYTE,
+							NULL, NULL, NULL);
+}
+
 static void
 check_document_size(Jsonb *document)
 {
 	Size		size = VARSIZE(document);
 
-	if (um_max_document_bytes > 0 && size > (Size) um_max_document_bytes)
+	if (max_document_bytes > 0 && size > (Size) max_document_bytes)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("user metadata document is too large"),
 				 errdetail("The document would take %zu bytes; user_metadata.max_document_bytes allows %d.",
-						   size, um_max_document_bytes),
+						   size, max_document_bytes),
 				 errhint("Store less data for this user, or raise user_metadata.max_document_bytes.")));
 }
 

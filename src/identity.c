@@ -23,6 +23,32 @@
 #include "user_metadata.h"
 
 /* The non-empty sub claim of PostgREST's request.jwt.claims, or NULL */
+/* user_metadata.user_id and user_metadata.app_id: the caller's identity */
+static char *session_user_id = NULL;
+static char *session_app_id = NULL;
+
+void
+um_identity_init(void)
+{
+	DefineCustomStringVariable("user_metadata.user_id",
+							   "The user on whose behalf this session or transaction acts.",
+							   "Set by a trusted application tier, typically with SET LOCAL.",
+							   &session_user_id,
+							   "",
+							   PGC_USERSET,
+							   0,
+							   NULL, NULL, NULL);
+
+	DefineCustomStringVariable("user_metadata.app_id",
+							   "The application whose users this session or transaction serves.",
+							   NULL,
+							   &session_app_id,
+							   "public",
+							   PGC_USERSET,
+							   0,
+							   NULL, NULL, NULL);
+}
+
 static text *
 jwt_subject(void)
 {
@@ -46,8 +72,8 @@ um_identity_user_id(void)
 {
 	text	   *sub;
 
-	if (um_user_id != NULL && um_user_id[0] != '\0')
-		return cstring_to_text(um_user_id);
+	if (session_user_id != NULL && session_user_id[0] != '\0')
+		return cstring_to_text(session_user_id);
 	sub = jwt_subject();
 	if (sub == NULL)
 		ereport(ERROR,
@@ -61,12 +87,12 @@ um_identity_user_id(void)
 text *
 um_identity_app_id(void)
 {
-	if (um_app_id == NULL || um_app_id[0] == '\0')
+	if (session_app_id == NULL || session_app_id[0] == '\0')
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("user_metadata.app_id must not be empty"),
 				 errhint("Leave it unset for the app \"public\".")));
-	return cstring_to_text(um_app_id);
+	return cstring_to_text(session_app_id);
 }
 
 /*

@@ -21,6 +21,7 @@
 #include "commands/trigger.h"
 #include "lib/stringinfo.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/json.h"
 #include "utils/rel.h"
 
@@ -28,6 +29,23 @@
 #include "user_metadata.h"
 
 #define NOTIFY_CHANNEL "user_metadata"
+
+/* user_metadata.notify: send a notification for every committed change */
+static bool notify_enabled = false;
+
+void
+um_notify_init(void)
+{
+	/* superuser-only, so that a writer cannot silence its own changes */
+	DefineCustomBoolVariable("user_metadata.notify",
+							 "Notify channel user_metadata at commit for every changed user document.",
+							 "Set it with ALTER DATABASE or ALTER ROLE ... SET as a superuser.",
+							 &notify_enabled,
+							 false,
+							 PGC_SUSET,
+							 0,
+							 NULL, NULL, NULL);
+}
 
 /* One id of the row as a JSON string, null when the row has none */
 static void
@@ -73,7 +91,7 @@ notify_change(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("notify_change must be fired AFTER ... FOR EACH ROW")));
-	if (!um_notify)
+	if (!notify_enabled)
 		return PointerGetDatum(NULL);
 
 	tupdesc = RelationGetDescr(trigdata->tg_relation);

@@ -1,7 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * user_metadata.h
- *	  Settings shared by the parts of the user_metadata extension.
+ *	  The modules' *_init() functions, which _PG_init calls: each defines
+ *	  the user_metadata.* settings of its module.
  *
  * src/user_metadata.h
  *
@@ -10,14 +11,13 @@
 #ifndef USER_METADATA_H
 #define USER_METADATA_H
 
-/* user_metadata.max_document_bytes: largest stored document, 0 = no limit */
-extern int	um_max_document_bytes;
+/* user_metadata.max_document_bytes (src/document_trigger.c) */
+extern void um_document_trigger_init(void);
 
-/* user_metadata.user_id and user_metadata.app_id: the caller's identity */
-extern char *um_user_id;
-extern char *um_app_id;
+/* user_metadata.user_id and user_metadata.app_id (src/identity.c) */
+extern void um_identity_init(void);
 
-/* user_metadata.notify: send a notification for every committed change */
-extern bool um_notify;
+/* user_metadata.notify (src/notify.c) */
+extern void um_notify_init(void);
 
 #endif							/* USER_METADATA_H */
