@@ -5,22 +5,25 @@
 
 EXTENSION = user_metadata user_metadata_proxy
 MODULE_big = user_metadata
+# src/ by layer: merge (the jsonb merges), store (the per-user table and its
+# API), auth (who may call what), proxy (PL/Proxy), citus (the Citus guard);
+# the module entry point, argument checks and version shims at the top.
 OBJS = \
 	src/user_metadata.o \
-	src/admin_access.o \
 	src/args.o \
-	src/citus_guard.o \
-	src/document_trigger.o \
-	src/proxy.o \
-	src/jsonb_merge.o \
-	src/store.o \
-	src/store_table.o \
-	src/identity.o \
-	src/custom_user_data.o \
-	src/merge_trigger.o \
-	src/notify.o \
-	src/ejson.o \
-	src/bulk_write.o
+	src/merge/jsonb_merge.o \
+	src/merge/merge_trigger.o \
+	src/merge/ejson.o \
+	src/store/store.o \
+	src/store/store_table.o \
+	src/store/bulk_write.o \
+	src/store/document_trigger.o \
+	src/store/notify.o \
+	src/store/custom_user_data.o \
+	src/auth/admin_access.o \
+	src/auth/identity.o \
+	src/proxy/proxy.o \
+	src/citus/citus_guard.o
 
 # operator commands, installed next to psql (docs/moving-in.md, docs/proxy.md)
 SCRIPTS = bin/user_metadata_import_atlas bin/user_metadata_reshard
@@ -32,9 +35,10 @@ DATA = $(wildcard user_metadata--*.sql user_metadata_proxy--*.sql)
 REGRESS = setup jsonb_merge jsonb_merge_patch store custom_user_data merge_trigger from_ejson
 REGRESS_OPTS = --inputdir=. --outputdir=test/regress
 
-# Server headers count as system headers: -Wextra judges our code, not theirs.
+# Our headers by layer ("store/store.h"); server headers count as system
+# headers: -Wextra judges our code, not theirs.
 # fmgr's calling convention passes fcinfo to functions that take no arguments.
-PG_CPPFLAGS = -Wall -Wextra -Wno-unused-parameter -Werror -isystem $(includedir_server)
+PG_CPPFLAGS = -Isrc -Wall -Wextra -Wno-unused-parameter -Werror -isystem $(includedir_server)
 # pg_regress (REGRESS_OPTS) and test/run write their outputs here
 EXTRA_CLEAN = test/regress
 

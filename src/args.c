@@ -15,7 +15,7 @@
 #include "utils/jsonb.h"
 
 #include "args.h"
-#include "jsonb_merge.h"
+#include "merge/jsonb_merge.h"
 
 #define ID_HINT "Users and apps are named by non-empty text ids."
 #define DOCUMENT_HINT "User metadata is an object of root keys, such as {\"theme\": \"dark\"}."

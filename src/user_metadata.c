@@ -14,8 +14,8 @@
 #include "miscadmin.h"
 #include "utils/guc.h"
 
-#include "admin_access.h"
-#include "citus_guard.h"
+#include "auth/admin_access.h"
+#include "citus/citus_guard.h"
 #include "user_metadata.h"
 
 PG_MODULE_MAGIC;

@@ -5,7 +5,7 @@
  *	  user_metadata_proxy): each call checked for the real caller, then
  *	  routed with PL/Proxy as the extension owner.
  *
- * src/proxy.h
+ * src/proxy/proxy.h
  *
  *-------------------------------------------------------------------------
  */

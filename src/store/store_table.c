@@ -10,7 +10,7 @@
  * is missing or of another type is a clear error instead of a datum read as
  * the wrong type.  Ids may be text or varchar, whose datums are alike.
  *
- * src/store_table.c
+ * src/store/store_table.c
  *
  *-------------------------------------------------------------------------
  */
@@ -23,7 +23,7 @@
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 
-#include "store_table.h"
+#include "store/store_table.h"
 
 #define STORE_HINT "Give user_metadata.user_metadata back the columns app_id text, user_id text, metadata jsonb, created_at timestamptz and updated_at timestamptz, as CREATE EXTENSION made them."
 

@@ -20,7 +20,7 @@
  * The per-user functions are listed here only: distribute_on_citus and the
  * Citus suite read the list through user_metadata.per_user_functions().
  *
- * src/citus_guard.c
+ * src/citus/citus_guard.c
  *
  *-------------------------------------------------------------------------
  */
@@ -41,7 +41,7 @@
 #include "utils/syscache.h"
 
 #include "args.h"
-#include "citus_guard.h"
+#include "citus/citus_guard.h"
 
 /*
  * The per-user admin functions: user_id text is their first argument, the

@@ -3,7 +3,7 @@
  * jsonb_merge.h
  *	  Root-level (SuperTokens) and RFC 7396 merges of jsonb objects.
  *
- * src/jsonb_merge.h
+ * src/merge/jsonb_merge.h
  *
  *-------------------------------------------------------------------------
  */

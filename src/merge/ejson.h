@@ -3,7 +3,7 @@
  * ejson.h
  *	  MongoDB Extended JSON (relaxed and canonical) to plain JSON.
  *
- * src/ejson.h
+ * src/merge/ejson.h
  *
  *-------------------------------------------------------------------------
  */

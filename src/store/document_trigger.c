@@ -13,7 +13,7 @@
  * anyway) may insert rows with their timestamps: pg_restore and resharding
  * copy rows as they were.
  *
- * src/document_trigger.c
+ * src/store/document_trigger.c
  *
  *-------------------------------------------------------------------------
  */
@@ -30,9 +30,9 @@
 #include "utils/rel.h"
 #include "utils/timestamp.h"
 
-#include "jsonb_merge.h"
+#include "merge/jsonb_merge.h"
 #include "pg_compat.h"
-#include "store_table.h"
+#include "store/store_table.h"
 #include "user_metadata.h"
 
 /* 1 MB: far above preferences and flags, far below jsonb's 256 MB ceiling */

@@ -16,7 +16,7 @@
  * produces for the same value, so equality, hashing and indexes treat the
  * result like any other jsonb.
  *
- * src/jsonb_merge.c
+ * src/merge/jsonb_merge.c
  *
  *-------------------------------------------------------------------------
  */
@@ -27,7 +27,7 @@
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
 
-#include "jsonb_merge.h"
+#include "merge/jsonb_merge.h"
 
 /* Root merges of up to this many pairs plan on the stack, not in palloc */
 #define STACK_RUNS 64

@@ -10,7 +10,7 @@
  * UPDATE t SET settings = '{"theme": null}' acts as a patch; on INSERT it
  * becomes jsonb_merge(NULL, NEW.col), which drops root nulls.
  *
- * src/merge_trigger.c
+ * src/merge/merge_trigger.c
  *
  *-------------------------------------------------------------------------
  */
@@ -23,7 +23,7 @@
 #include "utils/jsonb.h"
 #include "utils/rel.h"
 
-#include "jsonb_merge.h"
+#include "merge/jsonb_merge.h"
 
 typedef struct MergeColumn
 {

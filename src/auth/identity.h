@@ -3,7 +3,7 @@
  * identity.h
  *	  Who is calling: the user and app a trusted tier set for this session.
  *
- * src/identity.h
+ * src/auth/identity.h
  *
  *-------------------------------------------------------------------------
  */

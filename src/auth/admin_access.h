@@ -4,7 +4,7 @@
  *	  Who may use the admin API for which app, and the owner's rights the
  *	  admin API runs with.
  *
- * src/admin_access.h
+ * src/auth/admin_access.h
  *
  *-------------------------------------------------------------------------
  */

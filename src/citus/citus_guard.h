@@ -4,7 +4,7 @@
  *	  Planner hook that keeps a NULL user id away from Citus's function
  *	  call delegation.
  *
- * src/citus_guard.h
+ * src/citus/citus_guard.h
  *
  *-------------------------------------------------------------------------
  */

@@ -14,7 +14,7 @@
  * The output is built with pushJsonbValue; unchanged subtrees are pushed as
  * binary containers.  A document without any "$" key is returned as is.
  *
- * src/ejson.c
+ * src/merge/ejson.c
  *
  *-------------------------------------------------------------------------
  */
@@ -30,7 +30,7 @@
 #include "utils/jsonb.h"
 #include "utils/numeric.h"
 
-#include "ejson.h"
+#include "merge/ejson.h"
 #include "pg_compat.h"
 
 #define MS_PER_DAY INT64CONST(86400000)

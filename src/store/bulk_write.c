@@ -14,7 +14,7 @@
  * checked before the first write, and the caller's admin scope once for the
  * app, as the single calls do.
  *
- * src/bulk_write.c
+ * src/store/bulk_write.c
  *
  *-------------------------------------------------------------------------
  */
@@ -27,11 +27,11 @@
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
 
-#include "admin_access.h"
+#include "auth/admin_access.h"
 #include "args.h"
-#include "bulk_write.h"
-#include "jsonb_merge.h"
-#include "store.h"
+#include "store/bulk_write.h"
+#include "merge/jsonb_merge.h"
+#include "store/store.h"
 
 #define DOCUMENTS_HINT "Pass one JSON object per user id, such as {\"theme\": \"dark\"}."
 

@@ -7,7 +7,7 @@
  * Both run with the caller's rights, so the table's row-level security
  * policy confines a client role to its own document.
  *
- * src/custom_user_data.c
+ * src/store/custom_user_data.c
  *
  *-------------------------------------------------------------------------
  */
@@ -18,8 +18,8 @@
 #include "utils/jsonb.h"
 
 #include "args.h"
-#include "identity.h"
-#include "store.h"
+#include "auth/identity.h"
+#include "store/store.h"
 
 /*
  * custom_user_data() RETURNS jsonb

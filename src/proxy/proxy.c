@@ -20,7 +20,7 @@
  * is pinned by test/suites/proxy.sh, which compares every error of the
  * store's regression calls made directly and through the proxy.
  *
- * src/proxy.c
+ * src/proxy/proxy.c
  *
  *-------------------------------------------------------------------------
  */
@@ -35,10 +35,10 @@
 #include "utils/hsearch.h"
 #include "utils/syscache.h"
 
-#include "admin_access.h"
+#include "auth/admin_access.h"
 #include "args.h"
-#include "identity.h"
-#include "proxy.h"
+#include "auth/identity.h"
+#include "proxy/proxy.h"
 
 #define REMOTE_SCHEMA "user_metadata_remote"
 

@@ -4,7 +4,7 @@
  *	  The columns of user_metadata.user_metadata that the C code reads and
  *	  writes, found by name and checked against the table's descriptor.
  *
- * src/store_table.h
+ * src/store/store_table.h
  *
  *-------------------------------------------------------------------------
  */

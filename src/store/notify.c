@@ -10,7 +10,7 @@
  * identical payloads of one transaction into one: at most one notification
  * per user per transaction.
  *
- * src/notify.c
+ * src/store/notify.c
  *
  *-------------------------------------------------------------------------
  */
@@ -25,7 +25,7 @@
 #include "utils/json.h"
 #include "utils/rel.h"
 
-#include "store_table.h"
+#include "store/store_table.h"
 #include "user_metadata.h"
 
 #define NOTIFY_CHANNEL "user_metadata"

@@ -18,7 +18,7 @@
  * trigger failed open when the trigger did not fire (replica mode,
  * DISABLE TRIGGER).
  *
- * src/admin_access.c
+ * src/auth/admin_access.c
  *
  *-------------------------------------------------------------------------
  */
@@ -44,7 +44,7 @@
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
 
-#include "admin_access.h"
+#include "auth/admin_access.h"
 
 static bool find_owner_function(void);
 

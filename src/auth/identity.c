@@ -9,7 +9,7 @@
  * run arbitrary SQL can set either, so this is identity for a trusted tier,
  * not authentication.
  *
- * src/identity.c
+ * src/auth/identity.c
  *
  *-------------------------------------------------------------------------
  */
@@ -19,7 +19,7 @@
 #include "utils/guc.h"
 #include "utils/jsonb.h"
 
-#include "identity.h"
+#include "auth/identity.h"
 #include "user_metadata.h"
 
 /* The non-empty sub claim of PostgREST's request.jwt.claims, or NULL */

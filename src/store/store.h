@@ -3,7 +3,7 @@
  * store.h
  *	  The per-user metadata table: reads and atomic merging writes.
  *
- * src/store.h
+ * src/store/store.h
  *
  *-------------------------------------------------------------------------
  */

@@ -3,7 +3,7 @@
  * bulk_write.h
  *	  Many users' documents written in one call.
  *
- * src/bulk_write.h
+ * src/store/bulk_write.h
  *
  *-------------------------------------------------------------------------
  */

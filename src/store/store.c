@@ -18,7 +18,7 @@
  * not store exactly the rows asked for (a trigger a DBA added returned NULL, or moved
  * a row to another user) is an error.
  *
- * src/store.c
+ * src/store/store.c
  *
  *-------------------------------------------------------------------------
  */
@@ -35,11 +35,11 @@
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 
-#include "admin_access.h"
+#include "auth/admin_access.h"
 #include "args.h"
-#include "jsonb_merge.h"
-#include "store.h"
-#include "store_table.h"
+#include "merge/jsonb_merge.h"
+#include "store/store.h"
+#include "store/store_table.h"
 
 typedef enum StoreStatement
 {
