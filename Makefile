@@ -10,6 +10,7 @@ OBJS = \
 	src/admin_access.o \
 	src/args.o \
 	src/citus_guard.o \
+	src/document_rules.o \
 	src/document_trigger.o \
 	src/proxy.o \
 	src/jsonb_merge.o \
@@ -29,7 +30,7 @@ SCRIPTS = src/user_metadata_import_atlas
 # once released, and a new version adds only its upgrade script.
 DATA = $(wildcard user_metadata--*.sql user_metadata_proxy--*.sql)
 
-REGRESS = setup jsonb_merge jsonb_merge_patch store custom_user_data merge_trigger from_ejson
+REGRESS = setup jsonb_merge jsonb_merge_patch store custom_user_data merge_trigger from_ejson document_rules
 REGRESS_OPTS = --inputdir=. --outputdir=test/regress
 
 # Server headers count as system headers: -Wextra judges our code, not theirs.
