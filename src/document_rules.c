@@ -11,8 +11,9 @@
  * type name or a list of them) and other_keys (false: only the keys listed).
  * The trigger reads the table on every write with the latest snapshot, as
  * admin_access.c reads the scopes: no cache that a write in replica mode or
- * with triggers disabled could leave stale, no SPI.  An app without rules
- * costs one scan of a table that holds only the apps with rules.  A
+ * with triggers disabled could leave stale, no SPI; one probe of its
+ * primary key, also for an app without rules.  Only the parse of the last
+ * rules read is kept, by their bytes.  A
  * dropped or retyped table, or rules that are not valid (written around
  * set_document_rules), refuse every write: the check fails closed.
  *
@@ -28,17 +29,22 @@
 
 #include <limits.h>
 
+#include "access/genam.h"
 #include "access/heapam.h"
 #include "access/htup_details.h"
+#include "access/stratnum.h"
 #include "access/table.h"
 #include "access/tableam.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_am.h"
+#include "catalog/pg_opfamily.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "nodes/value.h"
 #include "parser/parse_func.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -333,32 +339,44 @@ rules_installed(void)
 static AttrNumber
 rules_column(Relation rel, const char *name, Oid type)
 {
-	TupleDesc	desc = RelationGetDescr(rel);
+	return um_table_column(rel, name, type,
+						   "Every write of user_metadata.user_metadata is checked against the rules in that table, and refused until they can be read.",
+						   RULES_TABLE_HINT);
+}
 
-	for (int i = 0; i < desc->natts; i++)
-	{
-		Form_pg_attribute att = TupleDescAttr(desc, i);
+/*
+ * The primary key index of document_rules if it can find an app's row: a
+ * btree on app_id alone with text's equality.  Else InvalidOid, and the
+ * lookup scans the table, which is slower (each scan asks the kernel for
+ * the table's size) but as right.
+ */
+static Oid
+app_index(Relation rel, AttrNumber app_attnum, Oid *collation)
+{
+	List	   *indexes = RelationGetIndexList(rel);
+	Oid			indexid = rel->rd_pkindex;
+	Relation	irel;
+	bool		usable;
 
-		if (att->attisdropped || strcmp(NameStr(att->attname), name) != 0)
-			continue;
-		if (att->atttypid != type)
-			break;
-		return att->attnum;
-	}
-	ereport(ERROR,
-			(errcode(ERRCODE_DATATYPE_MISMATCH),
-			 errmsg("table user_metadata.document_rules has no column \"%s\" of type %s",
-					name, format_type_be(type)),
-			 errdetail("Every write of user_metadata.user_metadata is checked against the rules in that table, and refused until they can be read."),
-			 errhint(RULES_TABLE_HINT)));
-	pg_unreachable();
+	list_free(indexes);
+	if (!OidIsValid(indexid))
+		return InvalidOid;
+	irel = index_open(indexid, AccessShareLock);
+	usable = irel->rd_rel->relam == BTREE_AM_OID &&
+		irel->rd_index->indnkeyatts == 1 &&
+		irel->rd_index->indkey.values[0] == app_attnum &&
+		irel->rd_opfamily[0] == TEXT_BTREE_FAM_OID;
+	*collation = irel->rd_indcollation[0];
+	index_close(irel, AccessShareLock);
+	return usable ? indexid : InvalidOid;
 }
 
 /*
  * The rules of app_id, copied, or NULL when it has none or the install
  * predates rules.  Read straight from the table with the latest snapshot,
  * like the admin scopes: whatever wrote them, the next write of every
- * session sees the committed rules.
+ * session sees the committed rules.  One probe of the primary key: an app
+ * without rules costs no more when many others have them.
  */
 static Jsonb *
 read_rules(text *app_id)
@@ -367,8 +385,11 @@ read_rules(text *app_id)
 	Relation	rel = OidIsValid(relid) ? try_table_open(relid, AccessShareLock) : NULL;
 	AttrNumber	app_attnum;
 	AttrNumber	rules_attnum;
+	Oid			indexid;
+	Oid			collation = InvalidOid;
+	ScanKeyData key;
 	Snapshot	snapshot;
-	TableScanDesc scan;
+	SysScanDesc scan;
 	HeapTuple	tuple;
 	Jsonb	   *rules = NULL;
 	bool		found = false;
@@ -385,15 +406,20 @@ read_rules(text *app_id)
 	}
 	app_attnum = rules_column(rel, "app_id", TEXTOID);
 	rules_attnum = rules_column(rel, "rules", JSONBOID);
+	indexid = app_index(rel, app_attnum, &collation);
+	ScanKeyInit(&key, app_attnum, BTEqualStrategyNumber, F_TEXTEQ, PointerGetDatum(app_id));
+	if (OidIsValid(collation))
+		key.sk_collation = collation;
 	snapshot = RegisterSnapshot(GetLatestSnapshot());
-	scan = table_beginscan(rel, snapshot, 0, NULL);
-	while (!found && (tuple = heap_getnext(scan, ForwardScanDirection)) != NULL)
+	scan = systable_beginscan(rel, indexid, OidIsValid(indexid), snapshot, 1, &key);
+	while (!found && (tuple = systable_getnext(scan)) != NULL)
 	{
 		bool		isnull;
 		Datum		app = heap_getattr(tuple, app_attnum, RelationGetDescr(rel), &isnull);
 		text	   *row_app;
 		Datum		value;
 
+		/* the collation's equality may be wider than the bytes' */
 		if (isnull)
 			continue;
 		row_app = DatumGetTextPP(app);
@@ -405,7 +431,7 @@ read_rules(text *app_id)
 		if (!isnull)
 			rules = DatumGetJsonbPCopy(value);
 	}
-	table_endscan(scan);
+	systable_endscan(scan);
 	UnregisterSnapshot(snapshot);
 	table_close(rel, AccessShareLock);
 
@@ -414,19 +440,48 @@ read_rules(text *app_id)
 	return rules;
 }
 
+/*
+ * The last rules parsed, by their bytes: the table is read on every write,
+ * but the same bytes need not be parsed again.  Only rules that parsed
+ * without error are kept.
+ */
+static MemoryContext parsed_context = NULL;
+static Jsonb *parsed_bytes = NULL;
+static DocumentRules parsed_rules;
+
+static const DocumentRules *
+parsed(Jsonb *stored, const char *app)
+{
+	DocumentRules rules;
+
+	if (parsed_bytes != NULL && VARSIZE(parsed_bytes) == VARSIZE(stored) &&
+		memcmp(parsed_bytes, stored, VARSIZE(stored)) == 0)
+		return &parsed_rules;
+	parse_rules(stored, app, true, &rules);
+	if (parsed_context == NULL)
+		parsed_context = AllocSetContextCreate(TopMemoryContext, "user_metadata document rules",
+											   ALLOCSET_SMALL_SIZES);
+	parsed_bytes = NULL;
+	MemoryContextReset(parsed_context);
+	parsed_bytes = MemoryContextAlloc(parsed_context, VARSIZE(stored));
+	memcpy(parsed_bytes, stored, VARSIZE(stored));
+	parsed_rules = rules;
+	if (rules.keys != NULL)		/* point into the kept copy */
+		parsed_rules.keys = (JsonbContainer *) ((char *) parsed_bytes + ((char *) rules.keys - (char *) stored));
+	return &parsed_rules;
+}
+
 void
 um_check_document_rules(text *app_id, text *user_id, Jsonb *document)
 {
 	Jsonb	   *stored = read_rules(app_id);
-	DocumentRules rules;
 	char	   *app;
 	char	   *detail;
 
 	if (stored == NULL)
 		return;
 	app = text_to_cstring(app_id);
-	parse_rules(stored, app, true, &rules);
-	detail = rule_violation(&rules, document, app, text_to_cstring(user_id));
+	detail = rule_violation(parsed(stored, app), document, app, text_to_cstring(user_id));
 	if (detail != NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_CHECK_VIOLATION),
