@@ -111,6 +111,13 @@ SELECT set_user_metadata('u1', '{}', 'shop');
 \echo :LAST_ERROR_SQLSTATE
 ROLLBACK;
 SELECT set_user_metadata('u1', '{}', 'shop');
+-- without its primary key the table is scanned: the rules hold as before
+BEGIN;
+SELECT set_document_rules('shop', '{"keys": {"age": "number"}}');
+ALTER TABLE user_metadata.document_rules DROP CONSTRAINT document_rules_pkey;
+SELECT set_user_metadata('u1', '{"age": 1}', 'shop');
+SELECT set_user_metadata('u1', '{"age": "x"}', 'shop');
+ROLLBACK;
 -- clean up
 SELECT set_document_rules('empty', NULL);
 DROP TABLE st_rules;
