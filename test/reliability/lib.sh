@@ -1,5 +1,6 @@
 # test/reliability/lib.sh: what the reliability suites (test/suites/crash.sh,
-# upgrade.sh, hostile.sh) share: test/lib/cluster.sh, TAP lines, psql.
+# upgrade.sh, hostile.sh, admin_scopes.sh, document_rules.sh) share:
+# test/lib/cluster.sh, TAP lines, psql.
 #
 # Source it from a suite; end the suite with checks_done (test/lib/tap.sh).
 
@@ -9,6 +10,22 @@ source "$(dirname "${BASH_SOURCE[0]}")/../lib/tap.sh"
 # rel_sql [PSQL ARGS...]: psql that stops at the first error, unaligned output
 rel_sql() {
 	psql -X -q -v ON_ERROR_STOP=1 -At "$@"
+}
+
+# rel_states DB FIRST STATEMENT...: one psql session in DB that runs the SQL
+# FIRST (such as a SET ROLE), then each STATEMENT; the SQLSTATE of each SQL
+# statement, 00000 if none (psql meta-commands such as \! run between them
+# and report nothing)
+rel_states() {
+	local db=$1 first=$2 s
+	shift 2
+	for s in "$@"; do
+		case $s in
+			\\*) printf '%s\n' "$s" ;;
+			*) printf '%s;\n%s\n' "$s" '\echo :SQLSTATE' ;;
+		esac
+	done |
+		psql -X -q -At -d "$db" -c "$first" -f - 2>/dev/null | grep -E '^[0-9A-Z]{5}$' | paste -sd' '
 }
 
 # rows DB [PSQL ARGS...]: every row of the store with the exact bytes of its

@@ -26,17 +26,9 @@ CREATE EXTENSION user_metadata;
 SELECT user_metadata.set_document_rules('app_a', '{"keys": {"n": "number"}}');
 SQL
 
-# one psql session: the SQLSTATE of each SQL statement, 00000 if none
-# (psql meta-commands such as \! run between them and report nothing)
+# one psql session: rel_states (test/reliability/lib.sh)
 states() {
-	local s
-	for s in "$@"; do
-		case $s in
-			\\*) printf '%s\n' "$s" ;;
-			*) printf '%s;\n%s\n' "$s" '\echo :SQLSTATE' ;;
-		esac
-	done |
-		psql -X -q -At -d $db -f - 2>/dev/null | grep -E '^[0-9A-Z]{5}$' | paste -sd' '
+	rel_states $db "RESET ROLE" "$@"
 }
 # other NAME: a \! line running stdin's SQL in another session; its
 # SQLSTATEs (verbose errors) go to $UM_TMP/doc_rules_NAME.out
