@@ -13,9 +13,9 @@
  * admin_access.c reads the scopes: no cache that a write in replica mode or
  * with triggers disabled could leave stale, no SPI; one probe of its
  * primary key, also for an app without rules.  Only the parse of the last
- * rules read is kept, by their bytes.  A
- * dropped or retyped table, or rules that are not valid (written around
- * set_document_rules), refuse every write: the check fails closed.
+ * rules read is kept, by their bytes.  A dropped or retyped table refuses
+ * every write, and rules that are not valid (written around
+ * set_document_rules) refuse their app's writes: the check fails closed.
  *
  * set_document_rules refuses rules that stored documents break, with their
  * count and the first few users: it takes a SHARE lock on the store's
