@@ -11,13 +11,13 @@
 #ifndef USER_METADATA_H
 #define USER_METADATA_H
 
-/* user_metadata.max_document_bytes (src/document_trigger.c) */
+/* user_metadata.max_document_bytes (src/store/document_trigger.c) */
 extern void um_document_trigger_init(void);
 
-/* user_metadata.user_id and user_metadata.app_id (src/identity.c) */
+/* user_metadata.user_id and user_metadata.app_id (src/auth/identity.c) */
 extern void um_identity_init(void);
 
-/* user_metadata.notify (src/notify.c) */
+/* user_metadata.notify (src/store/notify.c) */
 extern void um_notify_init(void);
 
 #endif							/* USER_METADATA_H */

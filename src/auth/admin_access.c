@@ -45,6 +45,7 @@
 #include "utils/syscache.h"
 
 #include "auth/admin_access.h"
+#include "store/store_table.h"
 
 static bool find_owner_function(void);
 
@@ -54,25 +55,9 @@ static bool find_owner_function(void);
 static AttrNumber
 scopes_column(Relation rel, const char *name, Oid type)
 {
-	TupleDesc	desc = RelationGetDescr(rel);
-
-	for (int i = 0; i < desc->natts; i++)
-	{
-		Form_pg_attribute att = TupleDescAttr(desc, i);
-
-		if (att->attisdropped || strcmp(NameStr(att->attname), name) != 0)
-			continue;
-		if (att->atttypid != type)
-			break;
-		return att->attnum;
-	}
-	ereport(ERROR,
-			(errcode(ERRCODE_DATATYPE_MISMATCH),
-			 errmsg("table user_metadata.admin_scopes has no column \"%s\" of type %s",
-					name, format_type_be(type)),
-			 errdetail("The admin API reads the scopes from that column, and refuses every call of a role that is not a superuser until it can."),
-			 errhint(SCOPES_HINT)));
-	pg_unreachable();
+	return um_table_column(rel, name, type,
+						   "The admin API reads the scopes from that column, and refuses every call of a role that is not a superuser until it can.",
+						   SCOPES_HINT);
 }
 
 /*

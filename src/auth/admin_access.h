@@ -21,7 +21,7 @@ typedef Datum (*UmAdminAction) (FunctionCallInfo fcinfo, void *arg);
  * may act for that app, then return action(fcinfo, arg) run by
  * user_metadata.run_as_owner, the one SECURITY DEFINER function of the
  * extension.  app_id NULL checks nothing: for the proxy's calls that a
- * partition rejects for their app id (src/proxy.c).
+ * partition rejects for their app id (src/proxy/proxy.c).
  */
 extern Datum um_admin_call(FunctionCallInfo fcinfo, text *app_id, UmAdminAction action, void *arg);
 

@@ -11,7 +11,8 @@
  * upsert's SET clause free of now(), which Citus requires of distributed
  * tables.  The table's owner (and superusers, who can disable triggers
  * anyway) may insert rows with their timestamps: pg_restore and resharding
- * copy rows as they were.
+ * copy rows as they were.  The document also follows the per-app rules of
+ * user_metadata.document_rules (document_rules.c).
  *
  * src/store/document_trigger.c
  *
@@ -31,6 +32,7 @@
 #include "utils/timestamp.h"
 
 #include "merge/jsonb_merge.h"
+#include "store/document_rules.h"
 #include "pg_compat.h"
 #include "store/store_table.h"
 #include "user_metadata.h"
@@ -112,6 +114,16 @@ normalize_document(PG_FUNCTION_ARGS)
 						 "User metadata is an object of root keys, such as {\"theme\": \"dark\"}.");
 	normal = um_merge_root(NULL, document);
 	check_document_size(normal);
+	{
+		bool		app_null;
+		bool		user_null;
+		Datum		app_id = heap_getattr(tuple, columns.app_id, tupdesc, &app_null);
+		Datum		user_id = heap_getattr(tuple, columns.user_id, tupdesc, &user_null);
+
+		/* a NULL id: the NOT NULL constraint reports it */
+		if (!app_null && !user_null)
+			um_check_document_rules(DatumGetTextPP(app_id), DatumGetTextPP(user_id), normal);
+	}
 	if (normal != document)
 		values[0] = JsonbPGetDatum(normal);
 

@@ -86,3 +86,27 @@ um_check_store_table(void)
 	um_store_columns(rel, &columns);
 	relation_close(rel, NoLock);
 }
+
+AttrNumber
+um_table_column(Relation rel, const char *name, Oid type, const char *detail, const char *hint)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+
+	for (int i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+
+		if (att->attisdropped || strcmp(NameStr(att->attname), name) != 0)
+			continue;
+		if (att->atttypid != type)
+			break;
+		return att->attnum;
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_DATATYPE_MISMATCH),
+			 errmsg("table user_metadata.%s has no column \"%s\" of type %s",
+					RelationGetRelationName(rel), name, format_type_be(type)),
+			 errdetail("%s", detail),
+			 errhint("%s", hint)));
+	pg_unreachable();
+}

@@ -1,8 +1,9 @@
 /*-------------------------------------------------------------------------
  *
  * store_table.h
- *	  The columns of user_metadata.user_metadata that the C code reads and
- *	  writes, found by name and checked against the table's descriptor.
+ *	  The columns of user_metadata.user_metadata (and of the extension's
+ *	  small tables) that the C code reads and writes, found by name and
+ *	  checked against the table's descriptor.
  *
  * src/store/store_table.h
  *
@@ -32,5 +33,12 @@ extern void um_store_columns(Relation rel, StoreColumns *columns);
 
 /* The same check of the relation named user_metadata.user_metadata; 42P01 without one */
 extern void um_check_store_table(void);
+
+/*
+ * The attribute number of column name, of type type, of rel, one of the
+ * extension's small tables the C code reads (admin_scopes, document_rules):
+ * 42804 with detail and hint when it has none of that type.
+ */
+extern AttrNumber um_table_column(Relation rel, const char *name, Oid type, const char *detail, const char *hint);
 
 #endif							/* STORE_TABLE_H */

@@ -11,6 +11,22 @@ rel_sql() {
 	psql -X -q -v ON_ERROR_STOP=1 -At "$@"
 }
 
+# rel_states DB FIRST STATEMENT...: one psql session in DB that runs the SQL
+# FIRST (such as a SET ROLE), then each STATEMENT; the SQLSTATE of each SQL
+# statement, 00000 if none (psql meta-commands such as \! run between them
+# and report nothing)
+rel_states() {
+	local db=$1 first=$2 s
+	shift 2
+	for s in "$@"; do
+		case $s in
+			\\*) printf '%s\n' "$s" ;;
+			*) printf '%s;\n%s\n' "$s" '\echo :SQLSTATE' ;;
+		esac
+	done |
+		psql -X -q -At -d "$db" -c "$first" -f - 2>/dev/null | grep -E '^[0-9A-Z]{5}$' | paste -sd' '
+}
+
 # rows DB [PSQL ARGS...]: every row of the store with the exact bytes of its
 # document (md5 through a binary-coercible cast that is rolled back), in key
 # order (test/suites/upgrade.sh, pg_upgrade.sh)

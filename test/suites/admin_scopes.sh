@@ -30,18 +30,9 @@ GRANT EXECUTE ON FUNCTION user_metadata.get_user_metadata(text, text) TO um_scop
 SELECT user_metadata.set_user_metadata('u', '{"x":1}', 'app_b');
 SQL
 
-# psql session as role $ROLE (um_scoped_a): the SQLSTATE of each SQL
-# statement, 00000 if none (psql meta-commands such as \! run between them
-# and report nothing)
+# a psql session as role $ROLE (um_scoped_a): rel_states (test/lib/suite.sh)
 states() {
-	local s
-	for s in "$@"; do
-		case $s in
-			\\*) printf '%s\n' "$s" ;;
-			*) printf '%s;\n%s\n' "$s" '\echo :SQLSTATE' ;;
-		esac
-	done |
-		psql -X -q -At -d $db -c "SET ROLE ${ROLE:-um_scoped_a}" -f - 2>/dev/null | grep -E '^[0-9A-Z]{5}$' | paste -sd' '
+	rel_states $db "SET ROLE ${ROLE:-um_scoped_a}" "$@"
 }
 
 # 1. a scope added in another session takes effect in a session that used the admin API

@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# test/bench/document_rules.sh: the cost of per-app document rules on the
+# single-user upsert (issue 20: at most 1.1x the upsert without rules).
+#
+# update_user_metadata of a random user among 10 000 of app "b" (a 3-key
+# patch into a 3-key document), CALLS calls in a PL/pgSQL loop of a new
+# session after 200 untimed ones, on one throwaway cluster of the
+# PostgreSQL under test (PG_CONFIG); the contenders in turn in every round;
+# the median and the minimum over the rounds of the backend's CPU time per
+# call (/proc/self/schedstat: on a shared machine, wall-clock time mostly
+# measures the other work):
+#   base     the library of BASE (default fd14e7d, release 1.3), swapped in
+#            for user_metadata.so: the upsert before rules existed
+#   none     this tree's library, no app has rules (one scan of an empty
+#            table per write)
+#   rules    app "b" has rules naming every key of its documents, with
+#            max_keys, max_bytes and other_keys false
+#   rules100 the same, behind the rules of 100 other apps in the table
+# Writes test/bench/results/document_rules.md.
+#
+# Usage: test/bench/document_rules.sh [--rounds N] [--calls N] [--base REV]
+set -euo pipefail
+source "$(dirname "$0")/../lib/cluster.sh"
+rounds=11
+calls=30000
+base=fd14e7d
+out=$UM_ROOT/test/bench/results/document_rules.md
+while [ $# -gt 0 ]; do
+	case $1 in
+		--rounds) rounds=$2; shift ;;
+		--calls) calls=$2; shift ;;
+		--base) base=$2; shift ;;
+		--out) out=$2; shift ;;
+		*) sed -n '2,/^set -euo/p' "$0" | sed '$d' >&2; exit 2 ;;
+	esac
+	shift
+done
+work=$UM_TMP/document_rules_bench
+mkdir -p "$work/base"
+um_build_install
+libdir=$("$PGBIN/pg_config" --pkglibdir)
+cp "$UM_ROOT/user_metadata.so" "$work/new.so"
+um_log "building the library of $base"
+git -C "$UM_ROOT" archive "$base" | tar -x -C "$work/base"
+make -C "$work/base" -s PG_CONFIG="$PGBIN/pg_config" >/dev/null
+# a new file each time (mv), never rewritten in place under a running server
+use_library() {
+	cp "$1" "$libdir/user_metadata.so.new" && mv "$libdir/user_metadata.so.new" "$libdir/user_metadata.so"
+}
+trap 'use_library "$work/new.so"; um_stop_clusters' EXIT
+
+UM_PG_OPTS="-c synchronous_commit=off -c jit=off" um_start_cluster bench
+export PGHOST=$bench_HOST PGPORT=$bench_PORT PGUSER=postgres
+sql() { psql -X -q -v ON_ERROR_STOP=1 -At -d postgres "$@"; }
+sql <<'SQL'
+CREATE EXTENSION user_metadata;
+INSERT INTO user_metadata.user_metadata (app_id, user_id, metadata)
+SELECT 'b', 'u' || i, jsonb_build_object('n', i, 's', 'x', 'flag', true) FROM generate_series(1, 10000) i;
+VACUUM ANALYZE user_metadata.user_metadata;
+SQL
+sql <<'SQL'
+CREATE FUNCTION public.cpu_ns() RETURNS bigint LANGUAGE sql AS $$
+	SELECT split_part(pg_read_file('/proc/self/schedstat'), ' ', 1)::bigint
+$$;
+CREATE FUNCTION public.upsert_us(calls int) RETURNS numeric LANGUAGE plpgsql AS $$
+DECLARE
+	t0 bigint;
+BEGIN
+	FOR i IN 1..200 LOOP
+		PERFORM user_metadata.update_user_metadata('u' || (1 + (random() * 9999)::int), '{"n": 1, "s": "y", "flag": false}', 'b');
+	END LOOP;
+	t0 := public.cpu_ns();
+	FOR i IN 1..calls LOOP
+		PERFORM user_metadata.update_user_metadata('u' || (1 + (random() * 9999)::int), '{"n": 1, "s": "y", "flag": false}', 'b');
+	END LOOP;
+	RETURN round((public.cpu_ns() - t0) / 1000.0 / calls, 2);
+END $$;
+SQL
+rules='{"max_keys": 10, "max_bytes": 1000, "other_keys": false, "keys": {"n": "number", "s": ["string", "null"], "flag": "boolean"}}'
+# each contender starts from a vacuumed table: the rounds' updates bloat it
+set_case() {
+	sql -c 'TRUNCATE user_metadata.document_rules' -c 'VACUUM user_metadata.user_metadata'
+	case $1 in
+		base) use_library "$work/base/user_metadata.so" ;;
+		none) use_library "$work/new.so" ;;
+		rules) use_library "$work/new.so"; sql -c "SELECT user_metadata.set_document_rules('b', '$rules')" >/dev/null ;;
+		rules100)
+			use_library "$work/new.so"
+			sql -c "INSERT INTO user_metadata.document_rules SELECT 'app' || i, '$rules' FROM generate_series(1, 100) i"
+			sql -c "SELECT user_metadata.set_document_rules('b', '$rules')" >/dev/null ;;
+	esac
+}
+cases="base none rules rules100"
+: >"$work/tps"
+for round in $(seq 1 "$rounds"); do
+	for c in $cases; do
+		set_case "$c"
+		us=$(sql -c "SELECT public.upsert_us($calls)")
+		um_log "round $round $c: $us µs of CPU per call"
+		echo "$c $us" >>"$work/tps"
+	done
+done
+median() { grep "^$1 " "$work/tps" | awk '{print $2}' | sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
+minimum() { grep "^$1 " "$work/tps" | awk '{print $2}' | sort -n | head -1; }
+base_med=$(median base)
+base_min=$(minimum base)
+{
+	echo "# Document rules: the single-user upsert"
+	echo
+	echo "\`test/bench/document_rules.sh --rounds $rounds --calls $calls --base $base\`, $(date -u +%Y-%m-%d),"
+	echo "PostgreSQL $("$PGBIN/pg_config" --version | sed 's/PostgreSQL //'), $(nproc) cores (shared with other work);"
+	echo "the backend's CPU µs per update_user_metadata call (/proc/self/schedstat) over $rounds rounds of $calls calls, the contenders in turn in each round."
+	echo
+	echo "| contender | CPU µs per call, median | ratio to base | CPU µs per call, minimum | ratio to base |"
+	echo "| --- | --- | --- | --- | --- |"
+	for c in $cases; do
+		med=$(median "$c") min=$(minimum "$c")
+		echo "| $c | $med | $(awk -v b="$base_med" -v t="$med" 'BEGIN { printf "%.3f", t / b }') | $min | $(awk -v b="$base_min" -v t="$min" 'BEGIN { printf "%.3f", t / b }') |"
+	done
+	echo
+	echo "Rounds (CPU µs per call): $(tr '\n' ';' <"$work/tps" | sed 's/;$//; s/;/; /g')"
+} >"$out"
+cat "$out"
