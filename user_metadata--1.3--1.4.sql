@@ -1,5 +1,5 @@
 /* user_metadata--1.3--1.4.sql: per-app document rules, checked on every
- * write by the table's trigger normalize_document (src/document_rules.c) */
+ * write by the table's trigger normalize_document (src/store/document_rules.c) */
 
 \echo Use "ALTER EXTENSION user_metadata UPDATE TO '1.4'" to load this file. \quit
 
