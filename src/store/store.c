@@ -125,15 +125,16 @@ static const StatementDef statements[NUM_STATEMENTS] = {
 		2, {TEXTOID, TEXTOID}, SPI_OK_DELETE, 0, {InvalidOid}
 	},
 	/*
-	 * One primary-key probe per id asked, in the order asked.  The plan is
-	 * generic (see run_statement): a custom plan would estimate every
-	 * element and turn to a sequential scan for long lists.
+	 * One primary-key probe per id asked, in the order asked.  A scalar
+	 * subquery, not a join: the planner cannot turn it into a scan of the
+	 * app's every row, which a join's generic plan (see run_statement) did
+	 * for one id when the table's statistics were stale.
 	 */
 	[STMT_GET_BULK] = {
-		"SELECT ids.id, COALESCE(t.metadata, '{}'::pg_catalog.jsonb)"
+		"SELECT ids.id, COALESCE((SELECT t.metadata FROM user_metadata.user_metadata t"
+		"  WHERE t.app_id OPERATOR(pg_catalog.=) $1 AND t.user_id OPERATOR(pg_catalog.=) ids.id),"
+		"  '{}'::pg_catalog.jsonb)"
 		" FROM pg_catalog.unnest($2) WITH ORDINALITY AS ids (id, ord)"
-		" LEFT JOIN user_metadata.user_metadata t"
-		"  ON t.app_id OPERATOR(pg_catalog.=) $1 AND t.user_id OPERATOR(pg_catalog.=) ids.id"
 		" ORDER BY ids.ord",
 		2, {TEXTOID, TEXTARRAYOID}, SPI_OK_SELECT, 2, {TEXTOID, JSONBOID}
 	},
