@@ -13,9 +13,9 @@
  * or a SQL or PL/pgSQL one composing them.
  *
  * The app a call acts for is found by position, as the store's signatures
- * place it, never by a parameter's name: the last input argument when it is
- * of type text, else the session's app (user_metadata.app_id), which the
- * Atlas-style calls act for.  PL/Proxy keeps a partition's SQLSTATE but
+ * place it, never by a parameter's name: the last input argument of type
+ * text (set_document_rules(app_id, rules) has its app first), else the
+ * session's app (user_metadata.app_id), which the Atlas-style calls act for.  PL/Proxy keeps a partition's SQLSTATE but
  * decorates its text; the caller gets the store's error back.  That wording
  * is pinned by test/suites/proxy.sh, which compares every error of the
  * store's regression calls made directly and through the proxy.
@@ -85,7 +85,8 @@ lookup_target(Oid fn_oid)
 		{
 			if (modes != NULL && (modes[i] == PROARGMODE_OUT || modes[i] == PROARGMODE_TABLE))
 				continue;
-			app_id_arg = types[i] == TEXTOID ? input : -1;
+			if (types[i] == TEXTOID)
+				app_id_arg = input;
 			input++;
 		}
 		target = (ProxyTarget *) hash_search(targets, &fn_oid, HASH_ENTER, NULL);

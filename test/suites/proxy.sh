@@ -322,6 +322,7 @@ SELECT p.oid::regprocedure AS fn, format('SELECT * FROM %s(%s)', p.oid::regproc,
 		CASE WHEN n = 'app_id' THEN '%1$L'
 			 WHEN n = 'id_field' THEN '''userId'''
 			 WHEN n = 'on_conflict' THEN '''replace'''
+			 WHEN n = 'rules' THEN '''{"max_keys": 10}''::jsonb'
 			 WHEN t = 'text'::regtype THEN '''scoped-user'''
 			 WHEN t = 'text[]'::regtype THEN 'ARRAY[''scoped-user'']'
 			 WHEN t = 'jsonb[]'::regtype THEN 'ARRAY[''{"scoped": true}''::jsonb]'
@@ -349,6 +350,11 @@ check "a role scoped to app-a calls each of the $admin_functions admin functions
 	"$(grep -c '^app-a|.*|ok$' "$work/scopes.out" || true)"
 check "and gets 42501 from the proxy for app-b on each" "$admin_functions" \
 	"$(grep -c '^app-b|.*|42501 permission denied for app "app-b"$' "$work/scopes.out" || true)"
+check "set_document_rules through the proxy set the app's rules on every partition" \
+	'{"max_keys": 10} {"max_keys": 10} {"max_keys": 10} {"max_keys": 10}' \
+	"$(for p in 0 1 2 3; do sql "${port[um_p$p]}" um_p$p -c "SELECT user_metadata.get_document_rules('app-a')"; done | paste -sd ' ')"
+# the calls that neither worked nor were refused, for the log
+grep -E '^app-[ab]\|' "$work/scopes.out" | grep -vE '\|(ok|42501 permission denied for app "app-b")$' >&2 || true
 check "the refused calls never reached a partition: app-b has no document, app-a has the one written" \
 	'{"scoped": true} {}' "$(sed -n 's/^stored|//p' "$work/scopes.out")"
 
