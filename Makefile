@@ -20,7 +20,8 @@ OBJS = \
 	src/merge_trigger.o \
 	src/notify.o \
 	src/ejson.o \
-	src/bulk_write.o
+	src/bulk_write.o \
+	src/history.o
 
 # the Atlas App Services import command (README, Moving in)
 SCRIPTS = src/user_metadata_import_atlas
@@ -29,7 +30,7 @@ SCRIPTS = src/user_metadata_import_atlas
 # once released, and a new version adds only its upgrade script.
 DATA = $(wildcard user_metadata--*.sql user_metadata_proxy--*.sql)
 
-REGRESS = setup jsonb_merge jsonb_merge_patch store custom_user_data merge_trigger from_ejson
+REGRESS = setup jsonb_merge jsonb_merge_patch store custom_user_data merge_trigger from_ejson history
 REGRESS_OPTS = --inputdir=. --outputdir=test/regress
 
 # Server headers count as system headers: -Wextra judges our code, not theirs.

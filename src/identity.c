@@ -59,6 +59,14 @@ um_identity_user_id(void)
 }
 
 text *
+um_identity_user_id_if_set(void)
+{
+	if (um_user_id != NULL && um_user_id[0] != '\0')
+		return cstring_to_text(um_user_id);
+	return jwt_subject();
+}
+
+text *
 um_identity_app_id(void)
 {
 	if (um_app_id == NULL || um_app_id[0] == '\0')

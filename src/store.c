@@ -37,6 +37,7 @@
 
 #include "admin_access.h"
 #include "args.h"
+#include "history.h"
 #include "jsonb_merge.h"
 #include "store.h"
 #include "store_table.h"
@@ -339,7 +340,18 @@ write_document(StoreStatement stmt, text *app_id, text *user_id, Jsonb *document
 	values[1] = PointerGetDatum(user_id);
 	values[2] = JsonbPGetDatum(document);
 
-	run_statement(stmt, values, false, NULL);
+	/* the history trigger records a merge's patch as given (history.c) */
+	if (stmt == STMT_UPDATE)
+		um_history_set_patch(app_id, user_id, document);
+	PG_TRY();
+	{
+		run_statement(stmt, values, false, NULL);
+	}
+	PG_FINALLY();
+	{
+		um_history_set_patch(NULL, NULL, NULL);
+	}
+	PG_END_TRY();
 	if (SPI_processed != 1)
 		write_skipped(app_id, user_id, "skipped");
 	if (!result_is_id(1, app_id) || !result_is_id(2, user_id))
