@@ -249,7 +249,7 @@ static const HistoryStatementDef hstatements[NUM_HISTORY_STATEMENTS] = {
 		" CROSS JOIN LATERAL (SELECT CASE WHEN l.since_full IS NULL THEN $9"
 		"  ELSE l.doc_hash OPERATOR(pg_catalog.<>) $8 END AS gap) g"
 		" CROSS JOIN LATERAL (SELECT $5 IS NULL OR $10 OR g.gap OR l.since_full IS NULL"
-		"  OR l.since_full OPERATOR(pg_catalog.>=) " CppAsString2(HISTORY_FULL_EVERY) " OPERATOR(pg_catalog.-) 1 AS whole) f"
+		"  OR l.since_full OPERATOR(pg_catalog.>=) (" CppAsString2(HISTORY_FULL_EVERY) " OPERATOR(pg_catalog.-) 1) AS whole) f"
 		" RETURNING since_full",
 		10, {TEXTOID, TEXTOID, TEXTOID, TEXTOID, JSONBOID, JSONBOID, INT8OID, INT8OID, BOOLOID, BOOLOID},
 		SPI_OK_INSERT_RETURNING, 1, {INT4OID}
@@ -262,9 +262,9 @@ static const HistoryStatementDef hstatements[NUM_HISTORY_STATEMENTS] = {
 	[HSTMT_PRUNE] = {
 		"WITH bound AS (SELECT GREATEST("
 		"  (SELECT h.seq FROM " HISTORY_TABLE " h WHERE " USER_ROWS("h") " AND $3 IS NOT NULL"
-		"   ORDER BY h.seq DESC OFFSET $3 OPERATOR(pg_catalog.-) 1 LIMIT 1),"
+		"   ORDER BY h.seq DESC OFFSET ($3 OPERATOR(pg_catalog.-) 1) LIMIT 1),"
 		"  (SELECT h.seq FROM " HISTORY_TABLE " h WHERE " USER_ROWS("h") " AND $4 IS NOT NULL"
-		"   AND h.changed_at OPERATOR(pg_catalog.<=) pg_catalog.clock_timestamp() OPERATOR(pg_catalog.-) $4"
+		"   AND h.changed_at OPERATOR(pg_catalog.<=) (pg_catalog.clock_timestamp() OPERATOR(pg_catalog.-) $4)"
 		"   ORDER BY h.seq DESC LIMIT 1)) AS seq),"
 		" base AS (SELECT pg_catalog.max(h.seq) AS seq FROM " HISTORY_TABLE " h, bound b"
 		"  WHERE " USER_ROWS("h") " AND h.seq OPERATOR(pg_catalog.<=) b.seq AND h.metadata IS NOT NULL),"
