@@ -155,7 +155,9 @@ history_relation(const char *name, const char *detail)
 /*
  * Read the settings of app_id, with the latest snapshot (the settings a
  * concurrent set_history committed count from the next write on).  An app
- * without a row has history off.
+ * without a row has history off.  app_id NULL asks whether any app has it
+ * on, before the trigger reads a column of the store, which a DBA may have
+ * dropped while history is off everywhere.
  */
 static void
 read_settings(text *app_id, HistorySettings *settings)
@@ -181,10 +183,16 @@ read_settings(text *app_id, HistorySettings *settings)
 		bool		isnull;
 		Datum		value = heap_getattr(tuple, attnums[0], RelationGetDescr(rel), &isnull);
 
-		if (isnull || !same_text(DatumGetTextPP(value), app_id))
+		if (app_id != NULL && (isnull || !same_text(DatumGetTextPP(value), app_id)))
 			continue;
 		value = heap_getattr(tuple, attnums[1], RelationGetDescr(rel), &isnull);
 		settings->enabled = !isnull && DatumGetBool(value);
+		if (app_id == NULL)
+		{
+			if (settings->enabled)
+				break;
+			continue;
+		}
 		value = heap_getattr(tuple, attnums[2], RelationGetDescr(rel), &isnull);
 		settings->has_age = !isnull;
 		if (!isnull)
@@ -524,6 +532,13 @@ record_history(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("record_history must be fired AFTER INSERT OR UPDATE OR DELETE FOR EACH ROW")));
 
+	{
+		HistorySettings any;
+
+		read_settings(NULL, &any);
+		if (!any.enabled)
+			return PointerGetDatum(NULL);
+	}
 	desc = RelationGetDescr(trigdata->tg_relation);
 	um_store_columns(trigdata->tg_relation, &columns);
 	if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))

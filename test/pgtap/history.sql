@@ -46,6 +46,19 @@ BEGIN
 	END;
 END $$;
 
+-- The SQLSTATE of stmt after setup, 00000 if it passed; both rolled back
+CREATE FUNCTION pg_temp.state_after(setup text, stmt text) RETURNS text
+LANGUAGE plpgsql AS $$
+BEGIN
+	BEGIN
+		EXECUTE setup;
+		EXECUTE stmt;
+		RAISE EXCEPTION USING ERRCODE = 'UM001';
+	EXCEPTION WHEN OTHERS THEN
+		RETURN CASE WHEN SQLSTATE = 'UM001' THEN '00000' ELSE SQLSTATE END;
+	END;
+END $$;
+
 -- nothing of the history is for PUBLIC
 SELECT is((SELECT count(*) FROM pg_proc WHERE pronamespace = 'user_metadata'::regnamespace
 		   AND proname IN ('set_history', 'prune_history', 'forget_user', 'user_metadata_history',
@@ -149,24 +162,19 @@ SELECT throws_ok($$INSERT INTO user_metadata.history_settings VALUES ('bad', tru
 	'the settings table refuses a count limit below 1 (23514)');
 
 -- what a DBA does to the tables: clear errors, never a write without its history
-SAVEPOINT dba;
-ALTER TABLE user_metadata.history_settings RENAME TO settings_elsewhere;
-SELECT throws_ok($$SELECT user_metadata.update_user_metadata('c3', '{"x":1}')$$, '42P01', NULL,
+SELECT is(pg_temp.state_after($$ALTER TABLE user_metadata.history_settings RENAME TO settings_elsewhere$$,
+	$$SELECT user_metadata.update_user_metadata('c3', '{"x":1}')$$), '42P01',
 	'without the settings table every write fails (42P01)');
-ROLLBACK TO SAVEPOINT dba;
-ALTER TABLE user_metadata.history_settings ALTER COLUMN keep_max_count TYPE bigint;
-SELECT throws_ok($$SELECT user_metadata.update_user_metadata('c3', '{"x":1}')$$, '42804', NULL,
+SELECT is(pg_temp.state_after($$ALTER TABLE user_metadata.history_settings ALTER COLUMN keep_max_count TYPE bigint$$,
+	$$SELECT user_metadata.update_user_metadata('c3', '{"x":1}')$$), '42804',
 	'a retyped settings column fails every write (42804)');
-ROLLBACK TO SAVEPOINT dba;
-ALTER TABLE user_metadata.user_metadata_history RENAME TO history_elsewhere;
-SELECT throws_ok($$SELECT user_metadata.update_user_metadata('c3', '{"x":1}')$$, '42P01', NULL,
+SELECT is(pg_temp.state_after($$ALTER TABLE user_metadata.user_metadata_history RENAME TO history_elsewhere$$,
+	$$SELECT user_metadata.update_user_metadata('c3', '{"x":1}')$$), '42P01',
 	'without the history table a write of an app with history on fails (42P01)');
-ROLLBACK TO SAVEPOINT dba;
 CREATE TABLE pg_temp.other (x int);
 CREATE TRIGGER wrong BEFORE INSERT ON pg_temp.other FOR EACH ROW EXECUTE FUNCTION user_metadata.record_history();
 SELECT throws_ok($$INSERT INTO pg_temp.other VALUES (1)$$, '39P01', NULL,
 	'record_history fired other than AFTER ... FOR EACH ROW is 39P01');
-ROLLBACK TO SAVEPOINT dba;
 
 SELECT * FROM finish();
 ROLLBACK;
