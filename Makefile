@@ -19,6 +19,7 @@ OBJS = \
 	src/store/bulk_write.o \
 	src/store/document_trigger.o \
 	src/store/document_rules.o \
+	src/store/history.o \
 	src/store/notify.o \
 	src/store/custom_user_data.o \
 	src/auth/admin_access.o \
@@ -33,7 +34,7 @@ SCRIPTS = bin/user_metadata_import_atlas bin/user_metadata_reshard
 # once released, and a new version adds only its upgrade script.
 DATA = $(wildcard user_metadata--*.sql user_metadata_proxy--*.sql)
 
-REGRESS = setup jsonb_merge jsonb_merge_patch store custom_user_data merge_trigger from_ejson document_rules
+REGRESS = setup jsonb_merge jsonb_merge_patch store custom_user_data merge_trigger from_ejson document_rules history
 REGRESS_OPTS = --inputdir=. --outputdir=test/regress
 
 # Our headers by layer ("store/store.h"); server headers count as system

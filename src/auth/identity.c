@@ -85,6 +85,14 @@ um_identity_user_id(void)
 }
 
 text *
+um_identity_user_id_if_set(void)
+{
+	if (session_user_id != NULL && session_user_id[0] != '\0')
+		return cstring_to_text(session_user_id);
+	return jwt_subject();
+}
+
+text *
 um_identity_app_id(void)
 {
 	if (session_app_id == NULL || session_app_id[0] == '\0')

@@ -58,6 +58,9 @@ static const struct
 	{"set_user_metadata", 3, {TEXTOID, JSONBOID, TEXTOID}},
 	{"clear_user_metadata", 2, {TEXTOID, TEXTOID}},
 	{"delete_user_metadata_key", 3, {TEXTOID, TEXTOID, TEXTOID}},
+	{"forget_user", 2, {TEXTOID, TEXTOID}},
+	{"user_metadata_history", 2, {TEXTOID, TEXTOID}},
+	{"get_user_metadata_as_of", 3, {TEXTOID, TIMESTAMPTZOID, TEXTOID}},
 };
 
 typedef enum GuardState

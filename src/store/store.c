@@ -38,6 +38,7 @@
 #include "auth/admin_access.h"
 #include "args.h"
 #include "merge/jsonb_merge.h"
+#include "store/history.h"
 #include "store/store.h"
 #include "store/store_table.h"
 
@@ -340,7 +341,18 @@ write_document(StoreStatement stmt, text *app_id, text *user_id, Jsonb *document
 	values[1] = PointerGetDatum(user_id);
 	values[2] = JsonbPGetDatum(document);
 
-	run_statement(stmt, values, false, NULL);
+	/* the history trigger records a merge's patch as given (history.c) */
+	if (stmt == STMT_UPDATE)
+		um_history_set_patch(app_id, user_id, document);
+	PG_TRY();
+	{
+		run_statement(stmt, values, false, NULL);
+	}
+	PG_FINALLY();
+	{
+		um_history_set_patch(NULL, NULL, NULL);
+	}
+	PG_END_TRY();
 	if (SPI_processed != 1)
 		write_skipped(app_id, user_id, "skipped");
 	if (!result_is_id(1, app_id) || !result_is_id(2, user_id))

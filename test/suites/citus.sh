@@ -172,7 +172,7 @@ check "distribute_on_citus(8, delegate => true) with the same scopes on every no
 check "distribute_on_citus again: nothing to do, no error" 00000 \
 	"$(state_of co 'SELECT user_metadata.distribute_on_citus(8, delegate => true)')"
 check "the per-user functions of user_metadata.per_user_functions(), each user_id text first" \
-	"clear_user_metadata delete_user_metadata_key get_user_metadata set_user_metadata update_user_metadata" \
+	"clear_user_metadata delete_user_metadata_key forget_user get_user_metadata get_user_metadata_as_of set_user_metadata update_user_metadata user_metadata_history" \
 	"$(co -c "SELECT string_agg(p.proname, ' ' ORDER BY p.proname) FROM user_metadata.per_user_functions() f JOIN pg_proc p ON p.oid = f
 		WHERE p.proargnames[1] = 'user_id' AND p.proargtypes[0] = 'text'::regtype")"
 check "exactly the per-user functions are distributed by user_id, force-delegated, co-located with the store" \

@@ -2,7 +2,8 @@
 # test/suites/concurrency.sh: no lost updates under concurrency.  pgbench
 # runs 8 clients x 200 transactions against one user, each adding its own
 # key, for an existing row and for a user with no row yet; then a clear and
-# an update race in both orders and in a storm.  Prints TAP lines.
+# an update race in both orders and in a storm; then the change history
+# under 8 writers of one user.  Prints TAP lines.
 set -euo pipefail
 source "$(dirname "$0")/../lib/tap.sh"
 PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
@@ -61,6 +62,33 @@ check "800 racing clears and updates: no transaction failed" 800 \
 	"$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$work/storm.log")"
 check "racing clears and updates end with no row or exactly the update's document" t \
 	"$(sql -c "SELECT coalesce((SELECT metadata = '{\"x\": 1}' FROM user_metadata.user_metadata WHERE user_id = 'storm'), true)")"
+
+# The change history under 8 writers of one user: every committed write
+# has exactly one row, in commit order, and every row's document is the
+# one before with its patch merged in
+sql -c "SELECT user_metadata.set_history('public', true)" >/dev/null
+cat >"$work/history.sql" <<'SQL'
+\set n :n + 1
+SELECT user_metadata.update_user_metadata('hist', jsonb_build_object('c' || :client_id, :n));
+SQL
+"$PGBIN/pgbench" -n -c $clients -j 2 -t $per_client -D n=0 -f "$work/history.sql" "$db" \
+	>"$work/pgbench_history.log" 2>&1 || cat "$work/pgbench_history.log" >&2
+check "history: $clients x $per_client concurrent updates of one user, one row each" "$((clients * per_client))" \
+	"$(sql -c "SELECT count(*) FROM user_metadata.user_metadata_history WHERE user_id = 'hist'")"
+check "history: each client's writes appear in the order it made them, with times in the same order" 0 \
+	"$(sql -c "SELECT count(*) FROM (SELECT e.n::int AS n, row_number() OVER (PARTITION BY e.c ORDER BY h.seq) AS nth,
+			h.changed_at, lag(h.changed_at) OVER (ORDER BY h.seq) AS before
+		FROM user_metadata.user_metadata_history h, jsonb_each_text(h.patch) AS e (c, n) WHERE h.user_id = 'hist') o
+		WHERE n <> nth OR changed_at < before")"
+check "history: every row's document is the one before with its patch merged in" 0 \
+	"$(sql -c "SELECT count(*) FROM (SELECT patch, metadata, lag(metadata, 1, '{}') OVER (ORDER BY ord) AS prev
+		FROM user_metadata.user_metadata_history('hist') WITH ORDINALITY AS h (changed_at, changed_by, patch, metadata, by_user, ord)) r
+		WHERE user_metadata.jsonb_merge(prev, patch) <> metadata")"
+check "history: the last row's document is the stored one" t \
+	"$(sql -c "SELECT (SELECT metadata FROM user_metadata.user_metadata_history('hist') WITH ORDINALITY h ORDER BY ordinality DESC LIMIT 1)
+		= user_metadata.get_user_metadata('hist')")"
+check "history: whole documents at most every 16th row" t \
+	"$(sql -c "SELECT count(*) FILTER (WHERE metadata IS NOT NULL) <= count(*) / 16 + 1 FROM user_metadata.user_metadata_history WHERE user_id = 'hist'")"
 
 psql -X -q -d postgres -c "DROP DATABASE $db"
 checks_done

@@ -1,0 +1,833 @@
+/*-------------------------------------------------------------------------
+ *
+ * history.c
+ *	  Change history of user_metadata.user_metadata, per app when
+ *	  user_metadata.history_settings turns it on: the AFTER row trigger
+ *	  record_history, and the admin API's set_history, prune_history,
+ *	  forget_user, user_metadata_history and get_user_metadata_as_of.
+ *
+ * Every writer of the table passes the trigger, so every write is recorded
+ * in the writer's own transaction: a rollback records nothing.  Writers of
+ * one user are serialized by the row's lock, which they hold when the
+ * AFTER trigger fires, so a history row's seq and its clock_timestamp()
+ * follow the order in which the writes commit.
+ *
+ * Storage: a history row holds the patch as given when the store's merging
+ * statements wrote it (um_history_set_patch), and the whole resulting
+ * document only when it cannot be rebuilt from the row before by
+ * jsonb_merge: for a replace, clear or direct write (no patch), the user's
+ * first row, the first row after a gap (history off, triggers disabled,
+ * pruning: the hash of the document before the write differs from the
+ * hash of the last recorded one), or when HISTORY_FULL_EVERY rows have
+ * passed since the last whole document.  A rebuild thus replays at most
+ * HISTORY_FULL_EVERY - 1 patches.
+ *
+ * Retention: keep_max_count and keep_max_age of history_settings.  Pruning
+ * keeps the rows needed to answer any moment inside the limits, back to a
+ * row holding a whole document, which it marks gap_before.  The trigger
+ * prunes a user's rows when it writes a whole document (every
+ * HISTORY_FULL_EVERY writes at most); prune_history() prunes a whole app.
+ *
+ * The settings are read on every write, straight from the table, as the
+ * admin scopes are (admin_access.c): never cached.
+ *
+ * src/store/history.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/heapam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "commands/trigger.h"
+#include "common/hashfn.h"
+#include "executor/spi.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+
+#include "auth/admin_access.h"
+#include "args.h"
+#include "store/history.h"
+#include "auth/identity.h"
+#include "merge/jsonb_merge.h"
+#include "store/store_table.h"
+
+/* A whole document at least every HISTORY_FULL_EVERY rows of a user */
+#define HISTORY_FULL_EVERY 16
+
+#define HISTORY_TABLE "user_metadata.user_metadata_history"
+#define SETTINGS_HINT "Give user_metadata.history_settings back its columns app_id text, enabled boolean, keep_max_age interval and keep_max_count integer, as CREATE EXTENSION made them."
+
+/* The merging statement running now, set by the store */
+static text *pending_app_id = NULL;
+static text *pending_user_id = NULL;
+static Jsonb *pending_patch = NULL;
+
+void
+um_history_set_patch(text *app_id, text *user_id, Jsonb *patch)
+{
+	pending_app_id = app_id;
+	pending_user_id = user_id;
+	pending_patch = patch;
+}
+
+static bool
+same_text(text *a, text *b)
+{
+	return VARSIZE_ANY_EXHDR(a) == VARSIZE_ANY_EXHDR(b) &&
+		memcmp(VARDATA_ANY(a), VARDATA_ANY(b), VARSIZE_ANY_EXHDR(a)) == 0;
+}
+
+/* Byte equality: the rebuild must give back exactly the stored document */
+static bool
+same_document(Jsonb *a, Jsonb *b)
+{
+	return VARSIZE(a) == VARSIZE(b) && memcmp(VARDATA(a), VARDATA(b), VARSIZE(a) - VARHDRSZ) == 0;
+}
+
+static int64
+document_hash(Jsonb *doc)
+{
+	return (int64) hash_any_extended((const unsigned char *) VARDATA(doc), VARSIZE(doc) - VARHDRSZ, 0);
+}
+
+/*
+ * The settings of one app
+ */
+typedef struct HistorySettings
+{
+	bool		enabled;
+	bool		has_age;
+	Interval	age;
+	bool		has_count;
+	int32		count;
+} HistorySettings;
+
+static AttrNumber
+settings_column(Relation rel, const char *name, Oid type)
+{
+	return um_table_column(rel, name, type,
+						   "Every write of user_metadata.user_metadata reads from that table whether the change history of its app is on.",
+						   SETTINGS_HINT);
+}
+
+/* The OID of table name of schema user_metadata, or 42P01 */
+static Oid
+history_relation(const char *name, const char *detail)
+{
+	Oid			relid = get_relname_relid(name, get_namespace_oid("user_metadata", false));
+
+	if (!OidIsValid(relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("table user_metadata.%s does not exist", name),
+				 errdetail("%s", detail),
+				 errhint("Restore the table from a dump, or recreate the extension.")));
+	return relid;
+}
+
+/*
+ * Read the settings of app_id, with the latest snapshot (the settings a
+ * concurrent set_history committed count from the next write on).  An app
+ * without a row has history off.  app_id NULL asks whether any app has it
+ * on, before the trigger reads a column of the store, which a DBA may have
+ * dropped while history is off everywhere.
+ */
+static void
+read_settings(text *app_id, HistorySettings *settings)
+{
+	Relation	rel;
+	TableScanDesc scan;
+	Snapshot	snapshot;
+	HeapTuple	tuple;
+	AttrNumber	attnums[4];
+
+	memset(settings, 0, sizeof(*settings));
+	rel = table_open(history_relation("history_settings",
+									  "Every write of user_metadata.user_metadata reads from that table whether the change history of its app is on."),
+					 AccessShareLock);
+	attnums[0] = settings_column(rel, "app_id", TEXTOID);
+	attnums[1] = settings_column(rel, "enabled", BOOLOID);
+	attnums[2] = settings_column(rel, "keep_max_age", INTERVALOID);
+	attnums[3] = settings_column(rel, "keep_max_count", INT4OID);
+	snapshot = RegisterSnapshot(GetLatestSnapshot());
+	scan = table_beginscan(rel, snapshot, 0, NULL);
+	while ((tuple = heap_getnext(scan, ForwardScanDirection)) != NULL)
+	{
+		bool		isnull;
+		Datum		value = heap_getattr(tuple, attnums[0], RelationGetDescr(rel), &isnull);
+
+		if (app_id != NULL && (isnull || !same_text(DatumGetTextPP(value), app_id)))
+			continue;
+		value = heap_getattr(tuple, attnums[1], RelationGetDescr(rel), &isnull);
+		settings->enabled = !isnull && DatumGetBool(value);
+		if (app_id == NULL)
+		{
+			if (settings->enabled)
+				break;
+			continue;
+		}
+		value = heap_getattr(tuple, attnums[2], RelationGetDescr(rel), &isnull);
+		settings->has_age = !isnull;
+		if (!isnull)
+			settings->age = *DatumGetIntervalP(value);
+		value = heap_getattr(tuple, attnums[3], RelationGetDescr(rel), &isnull);
+		settings->has_count = !isnull;
+		if (!isnull)
+			settings->count = DatumGetInt32(value);
+		break;
+	}
+	table_endscan(scan);
+	UnregisterSnapshot(snapshot);
+	table_close(rel, AccessShareLock);
+}
+
+/*
+ * The statements, each prepared once per backend with a generic plan and
+ * run with the owner's rights (run_as_owner's search path)
+ */
+typedef enum HistoryStatement
+{
+	HSTMT_RECORD,
+	HSTMT_PRUNE,
+	HSTMT_APP_USERS,
+	HSTMT_ROWS,
+	HSTMT_AS_OF,
+	HSTMT_OLDEST,
+	HSTMT_SET,
+	HSTMT_FORGET_DOCUMENT,
+	HSTMT_FORGET_HISTORY,
+	NUM_HISTORY_STATEMENTS
+} HistoryStatement;
+
+typedef struct HistoryStatementDef
+{
+	const char *sql;
+	int			nargs;
+	Oid			argtypes[10];
+	int			result;			/* the SPI_OK_* code of success */
+	int			ncolumns;		/* the columns of its result rows ... */
+	Oid			coltypes[5];	/* ... and their types */
+} HistoryStatementDef;
+
+#define USER_ROWS(h) \
+	h ".app_id OPERATOR(pg_catalog.=) $1 AND " h ".user_id OPERATOR(pg_catalog.=) $2"
+
+static const HistoryStatementDef hstatements[NUM_HISTORY_STATEMENTS] = {
+	/*
+	 * $3 changed_by, $4 changed_by_user_id, $5 patch, $6 the document,
+	 * $7 its hash, $8 the hash of the document before, $9 whether there
+	 * was one, $10 whether the patch fails to rebuild the document
+	 */
+	[HSTMT_RECORD] = {
+		"INSERT INTO " HISTORY_TABLE
+		" (app_id, user_id, changed_at, changed_by, changed_by_user_id, patch, metadata, doc_hash, since_full, gap_before)"
+		" SELECT $1, $2, pg_catalog.clock_timestamp(), $3, $4, $5,"
+		"  CASE WHEN f.whole THEN $6 END, $7,"
+		"  CASE WHEN f.whole THEN 0 ELSE l.since_full OPERATOR(pg_catalog.+) 1 END, g.gap"
+		" FROM (VALUES (true)) AS one (x)"
+		" LEFT JOIN LATERAL (SELECT h.doc_hash, h.since_full FROM " HISTORY_TABLE " h"
+		"  WHERE " USER_ROWS("h") " ORDER BY h.seq DESC LIMIT 1) l ON true"
+		" CROSS JOIN LATERAL (SELECT CASE WHEN l.since_full IS NULL THEN $9"
+		"  ELSE l.doc_hash OPERATOR(pg_catalog.<>) $8 END AS gap) g"
+		" CROSS JOIN LATERAL (SELECT $5 IS NULL OR $10 OR g.gap OR l.since_full IS NULL"
+		"  OR l.since_full OPERATOR(pg_catalog.>=) (" CppAsString2(HISTORY_FULL_EVERY) " OPERATOR(pg_catalog.-) 1) AS whole) f"
+		" RETURNING since_full",
+		10, {TEXTOID, TEXTOID, TEXTOID, TEXTOID, JSONBOID, JSONBOID, INT8OID, INT8OID, BOOLOID, BOOLOID},
+		SPI_OK_INSERT_RETURNING, 1, {INT4OID}
+	},
+	/*
+	 * Keep the newest $3 rows and those of the last $4, and before them the
+	 * row that answers the moment the limits begin, back to the nearest
+	 * whole document; that row becomes the oldest, marked gap_before.
+	 */
+	[HSTMT_PRUNE] = {
+		"WITH bound AS (SELECT GREATEST("
+		"  (SELECT h.seq FROM " HISTORY_TABLE " h WHERE " USER_ROWS("h") " AND $3 IS NOT NULL"
+		"   ORDER BY h.seq DESC OFFSET ($3 OPERATOR(pg_catalog.-) 1) LIMIT 1),"
+		"  (SELECT h.seq FROM " HISTORY_TABLE " h WHERE " USER_ROWS("h") " AND $4 IS NOT NULL"
+		"   AND h.changed_at OPERATOR(pg_catalog.<=) (pg_catalog.clock_timestamp() OPERATOR(pg_catalog.-) $4)"
+		"   ORDER BY h.seq DESC LIMIT 1)) AS seq),"
+		" base AS (SELECT pg_catalog.max(h.seq) AS seq FROM " HISTORY_TABLE " h, bound b"
+		"  WHERE " USER_ROWS("h") " AND h.seq OPERATOR(pg_catalog.<=) b.seq AND h.metadata IS NOT NULL),"
+		" gone AS (DELETE FROM " HISTORY_TABLE " h USING base b"
+		"  WHERE " USER_ROWS("h") " AND h.seq OPERATOR(pg_catalog.<) b.seq RETURNING h.seq),"
+		" marked AS (UPDATE " HISTORY_TABLE " h SET gap_before = true FROM base b"
+		"  WHERE " USER_ROWS("h") " AND h.seq OPERATOR(pg_catalog.=) b.seq AND EXISTS (SELECT FROM gone)"
+		"  RETURNING h.seq)"
+		" SELECT pg_catalog.count(*) FROM gone",
+		4, {TEXTOID, TEXTOID, INT4OID, INTERVALOID}, SPI_OK_SELECT, 1, {INT8OID}
+	},
+	[HSTMT_APP_USERS] = {
+		"SELECT DISTINCT h.user_id FROM " HISTORY_TABLE " h WHERE h.app_id OPERATOR(pg_catalog.=) $1",
+		1, {TEXTOID}, SPI_OK_SELECT, 1, {TEXTOID}
+	},
+	[HSTMT_ROWS] = {
+		"SELECT h.changed_at, h.changed_by, h.patch, h.metadata, h.changed_by_user_id"
+		" FROM " HISTORY_TABLE " h WHERE " USER_ROWS("h") " ORDER BY h.seq",
+		2, {TEXTOID, TEXTOID}, SPI_OK_SELECT, 5, {TIMESTAMPTZOID, TEXTOID, JSONBOID, JSONBOID, TEXTOID}
+	},
+	/* the last row at $3 and the rows back to its nearest whole document */
+	[HSTMT_AS_OF] = {
+		"WITH t AS (SELECT pg_catalog.max(h.seq) AS seq FROM " HISTORY_TABLE " h"
+		"  WHERE " USER_ROWS("h") " AND h.changed_at OPERATOR(pg_catalog.<=) $3),"
+		" b AS (SELECT pg_catalog.max(h.seq) AS seq FROM " HISTORY_TABLE " h, t"
+		"  WHERE " USER_ROWS("h") " AND h.seq OPERATOR(pg_catalog.<=) t.seq AND h.metadata IS NOT NULL)"
+		" SELECT h.patch, h.metadata FROM " HISTORY_TABLE " h, t, b"
+		" WHERE " USER_ROWS("h") " AND h.seq OPERATOR(pg_catalog.>=) b.seq AND h.seq OPERATOR(pg_catalog.<=) t.seq"
+		" ORDER BY h.seq",
+		3, {TEXTOID, TEXTOID, TIMESTAMPTZOID}, SPI_OK_SELECT, 2, {JSONBOID, JSONBOID}
+	},
+	/* whether the moment $3 lies before what the history knows */
+	[HSTMT_OLDEST] = {
+		"SELECT h.gap_before OR h.changed_at OPERATOR(pg_catalog.<=) $3"
+		" FROM " HISTORY_TABLE " h WHERE " USER_ROWS("h") " ORDER BY h.seq LIMIT 1",
+		3, {TEXTOID, TEXTOID, TIMESTAMPTZOID}, SPI_OK_SELECT, 1, {BOOLOID}
+	},
+	[HSTMT_SET] = {
+		"INSERT INTO user_metadata.history_settings AS s (app_id, enabled, keep_max_age, keep_max_count)"
+		" VALUES ($1, $2, $3, $4) ON CONFLICT (app_id) DO UPDATE"
+		" SET enabled = excluded.enabled, keep_max_age = excluded.keep_max_age,"
+		"  keep_max_count = excluded.keep_max_count",
+		4, {TEXTOID, BOOLOID, INTERVALOID, INT4OID}, SPI_OK_INSERT, 0, {InvalidOid}
+	},
+	[HSTMT_FORGET_DOCUMENT] = {
+		"DELETE FROM user_metadata.user_metadata t WHERE " USER_ROWS("t"),
+		2, {TEXTOID, TEXTOID}, SPI_OK_DELETE, 0, {InvalidOid}
+	},
+	[HSTMT_FORGET_HISTORY] = {
+		"DELETE FROM " HISTORY_TABLE " h WHERE " USER_ROWS("h"),
+		2, {TEXTOID, TEXTOID}, SPI_OK_DELETE, 0, {InvalidOid}
+	},
+};
+
+static SPIPlanPtr hplans[NUM_HISTORY_STATEMENTS];
+
+static void
+history_changed(const char *detail)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_DATATYPE_MISMATCH),
+			 errmsg("a user metadata history statement did not run as written"),
+			 errdetail("%s", detail),
+			 errhint("Give user_metadata.user_metadata_history back its columns as CREATE EXTENSION made them.")));
+}
+
+/*
+ * Run one statement inside a connected SPI, nulls[i] marking null
+ * parameters; the result is checked against its definition.
+ */
+static void
+run_history_statement(HistoryStatement stmt, Datum *values, const bool *nulls, bool read_only)
+{
+	const HistoryStatementDef *def = &hstatements[stmt];
+	char		nullflags[10];
+	int			rc;
+
+	(void) history_relation("user_metadata_history",
+							"The change history of the user documents is kept in that table.");
+	if (hplans[stmt] == NULL)
+	{
+		SPIPlanPtr	plan = SPI_prepare_cursor(def->sql, def->nargs, (Oid *) def->argtypes,
+											  CURSOR_OPT_GENERIC_PLAN);
+
+		if (plan == NULL)
+			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+		if ((rc = SPI_keepplan(plan)) != 0)
+			elog(ERROR, "SPI_keepplan failed: %s", SPI_result_code_string(rc));
+		hplans[stmt] = plan;
+	}
+	for (int i = 0; i < def->nargs; i++)
+		nullflags[i] = nulls != NULL && nulls[i] ? 'n' : ' ';
+	rc = SPI_execute_plan(hplans[stmt], values, nullflags, read_only, 0);
+	if (rc != def->result)
+		history_changed(psprintf("The statement reported %s where %s was expected.",
+								 SPI_result_code_string(rc), SPI_result_code_string(def->result)));
+	if (def->ncolumns > 0)
+	{
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+
+		if (desc->natts != def->ncolumns)
+			history_changed(psprintf("Its result has %d columns where %d were expected.",
+									 desc->natts, def->ncolumns));
+		for (int i = 0; i < def->ncolumns; i++)
+			if (TupleDescAttr(desc, i)->atttypid != def->coltypes[i])
+				history_changed(psprintf("Column %d of its result is of type %s where %s was expected.",
+										 i + 1, format_type_be(TupleDescAttr(desc, i)->atttypid),
+										 format_type_be(def->coltypes[i])));
+	}
+}
+
+static void
+history_connect(void)
+{
+	int			rc;
+
+	if ((rc = SPI_connect()) != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed: %s", SPI_result_code_string(rc));
+}
+
+/* Prune one user's rows to the app's limits; returns the rows removed */
+static int64
+prune_user(text *app_id, text *user_id, const HistorySettings *settings)
+{
+	Datum		values[4];
+	bool		nulls[4] = {false, false, !settings->has_count, !settings->has_age};
+	bool		isnull;
+	Datum		count;
+
+	values[0] = PointerGetDatum(app_id);
+	values[1] = PointerGetDatum(user_id);
+	values[2] = Int32GetDatum(settings->count);
+	values[3] = IntervalPGetDatum(&settings->age);
+	run_history_statement(HSTMT_PRUNE, values, nulls, false);
+	if (SPI_processed != 1)
+		history_changed("The count of the rows pruned is missing.");
+	count = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	return isnull ? 0 : DatumGetInt64(count);
+}
+
+/* One change to record */
+typedef struct HistoryChange
+{
+	text	   *app_id;
+	text	   *user_id;
+	Jsonb	   *patch;			/* NULL: a replace, clear or direct write */
+	Jsonb	   *document;		/* the resulting document, {} when gone */
+	int64		before_hash;	/* the hash of the document before ({} if none) */
+	bool		had_document;
+	bool		mismatch;		/* the patch does not rebuild document */
+	HistorySettings settings;
+} HistoryChange;
+
+static Datum
+record_as_owner(FunctionCallInfo fcinfo, void *arg)
+{
+	HistoryChange *change = arg;
+	Datum		values[10];
+	bool		nulls[10] = {false};
+	text	   *user_id = um_identity_user_id_if_set();
+	bool		isnull;
+	bool		whole;
+
+	values[0] = PointerGetDatum(change->app_id);
+	values[1] = PointerGetDatum(change->user_id);
+	values[2] = CStringGetTextDatum(GetUserNameFromId(GetOuterUserId(), false));
+	values[3] = PointerGetDatum(user_id);
+	nulls[3] = user_id == NULL;
+	values[4] = PointerGetDatum(change->patch);
+	nulls[4] = change->patch == NULL;
+	values[5] = JsonbPGetDatum(change->document);
+	values[6] = Int64GetDatum(document_hash(change->document));
+	values[7] = Int64GetDatum(change->before_hash);
+	values[8] = BoolGetDatum(change->had_document);
+	values[9] = BoolGetDatum(change->mismatch);
+
+	history_connect();
+	run_history_statement(HSTMT_RECORD, values, nulls, false);
+	if (SPI_processed != 1)
+		history_changed("It recorded no history row.");
+	whole = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)) == 0 && !isnull;
+	/* pruning keeps a whole document: the time to prune is when one comes */
+	if (whole && (change->settings.has_count || change->settings.has_age))
+		(void) prune_user(change->app_id, change->user_id, &change->settings);
+	SPI_finish();
+	return (Datum) 0;
+}
+
+/*
+ * Record that the document of (app_id, user_id) went from before (NULL:
+ * none) to after (NULL: gone), if history is on for the app
+ */
+static void
+record_change(FunctionCallInfo fcinfo, text *app_id, text *user_id, Jsonb *before, Jsonb *after)
+{
+	HistoryChange change = {.app_id = app_id, .user_id = user_id};
+	Jsonb	   *empty;
+
+	read_settings(app_id, &change.settings);
+	if (!change.settings.enabled)
+		return;
+	empty = um_merge_root(NULL, NULL);
+	change.had_document = before != NULL;
+	if (before == NULL)
+		before = empty;
+	change.document = after != NULL ? after : empty;
+	if (after != NULL && pending_patch != NULL &&
+		same_text(pending_app_id, app_id) && same_text(pending_user_id, user_id))
+	{
+		change.patch = pending_patch;
+		change.mismatch = !same_document(um_merge_root(before, pending_patch), after);
+	}
+	change.before_hash = document_hash(before);
+	(void) um_admin_call(fcinfo, NULL, record_as_owner, &change);
+}
+
+static text *
+tuple_id(HeapTuple tuple, TupleDesc desc, AttrNumber attnum)
+{
+	bool		isnull;
+	Datum		value = heap_getattr(tuple, attnum, desc, &isnull);
+
+	return isnull ? NULL : DatumGetTextPP(value);
+}
+
+static Jsonb *
+tuple_document(HeapTuple tuple, TupleDesc desc, AttrNumber attnum)
+{
+	bool		isnull;
+	Datum		value = heap_getattr(tuple, attnum, desc, &isnull);
+
+	return isnull ? NULL : DatumGetJsonbP(value);
+}
+
+/*
+ * record_history() RETURNS trigger
+ *
+ * AFTER INSERT OR UPDATE OR DELETE FOR EACH ROW on user_metadata.user_metadata.
+ */
+PG_FUNCTION_INFO_V1(record_history);
+Datum
+record_history(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	TupleDesc	desc;
+	StoreColumns columns;
+	HeapTuple	old_tuple = NULL;
+	HeapTuple	new_tuple = NULL;
+	text	   *old_app = NULL,
+			   *old_user = NULL,
+			   *new_app = NULL,
+			   *new_user = NULL;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_AFTER(trigdata->tg_event) ||
+		!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("record_history must be fired AFTER INSERT OR UPDATE OR DELETE FOR EACH ROW")));
+
+	{
+		HistorySettings any;
+
+		read_settings(NULL, &any);
+		if (!any.enabled)
+			return PointerGetDatum(NULL);
+	}
+	desc = RelationGetDescr(trigdata->tg_relation);
+	um_store_columns(trigdata->tg_relation, &columns);
+	if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
+		new_tuple = trigdata->tg_trigtuple;
+	else if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
+	{
+		old_tuple = trigdata->tg_trigtuple;
+		new_tuple = trigdata->tg_newtuple;
+	}
+	else
+		old_tuple = trigdata->tg_trigtuple;
+	if (old_tuple != NULL)
+	{
+		old_app = tuple_id(old_tuple, desc, columns.app_id);
+		old_user = tuple_id(old_tuple, desc, columns.user_id);
+	}
+	if (new_tuple != NULL)
+	{
+		new_app = tuple_id(new_tuple, desc, columns.app_id);
+		new_user = tuple_id(new_tuple, desc, columns.user_id);
+	}
+
+	/* the table's NOT NULL constraints keep ids; a DBA may have dropped them */
+	if (old_tuple != NULL && new_tuple != NULL && old_app && old_user && new_app && new_user &&
+		same_text(old_app, new_app) && same_text(old_user, new_user))
+		record_change(fcinfo, new_app, new_user,
+					  tuple_document(old_tuple, desc, columns.metadata),
+					  tuple_document(new_tuple, desc, columns.metadata));
+	else
+	{
+		/* a delete, or an update that moved the document to other ids */
+		if (old_tuple != NULL && old_app && old_user)
+			record_change(fcinfo, old_app, old_user, tuple_document(old_tuple, desc, columns.metadata), NULL);
+		if (new_tuple != NULL && new_app && new_user)
+			record_change(fcinfo, new_app, new_user, NULL, tuple_document(new_tuple, desc, columns.metadata));
+	}
+	return PointerGetDatum(NULL);
+}
+
+/*
+ * set_history(app_id text, enabled boolean, keep interval DEFAULT NULL,
+ *			   keep_count integer DEFAULT NULL) RETURNS void
+ */
+typedef struct SetHistoryCall
+{
+	Datum		values[4];
+	bool		nulls[4];
+} SetHistoryCall;
+
+static Datum
+set_history_as_owner(FunctionCallInfo fcinfo, void *arg)
+{
+	SetHistoryCall *call = arg;
+
+	history_connect();
+	(void) history_relation("history_settings",
+							"set_history writes the settings of the change history to that table.");
+	run_history_statement(HSTMT_SET, call->values, call->nulls, false);
+	SPI_finish();
+	return (Datum) 0;
+}
+
+PG_FUNCTION_INFO_V1(set_history);
+Datum
+set_history(PG_FUNCTION_ARGS)
+{
+	SetHistoryCall call = {{0}, {false, false, PG_ARGISNULL(2), PG_ARGISNULL(3)}};
+	text	   *app_id = um_id_arg(fcinfo, 0, "app_id");
+
+	if (PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("argument \"enabled\" must not be null"),
+				 errhint("Pass true to record the changes of the app, false to stop.")));
+	if (!PG_ARGISNULL(2))
+	{
+		Interval   *keep = PG_GETARG_INTERVAL_P(2);
+		Interval	zero = {0};
+
+		if (DatumGetBool(DirectFunctionCall2(interval_le, IntervalPGetDatum(keep), IntervalPGetDatum(&zero))))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("argument \"keep\" must be a positive interval"),
+					 errdetail("History older than keep is pruned; %s would prune all of it.",
+							   DatumGetCString(DirectFunctionCall1(interval_out, IntervalPGetDatum(keep)))),
+					 errhint("Pass an interval such as '90 days', or NULL for no age limit.")));
+		call.values[2] = IntervalPGetDatum(keep);
+	}
+	if (!PG_ARGISNULL(3))
+	{
+		if (PG_GETARG_INT32(3) < 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("argument \"keep_count\" must be at least 1"),
+					 errdetail("It is the number of changes kept per user; %d was given.", PG_GETARG_INT32(3)),
+					 errhint("Pass a positive count, or NULL for no count limit.")));
+		call.values[3] = PG_GETARG_DATUM(3);
+	}
+	call.values[0] = PointerGetDatum(app_id);
+	call.values[1] = PG_GETARG_DATUM(1);
+	return um_admin_call(fcinfo, app_id, set_history_as_owner, &call);
+}
+
+/*
+ * prune_history(app_id text DEFAULT 'public') RETURNS bigint
+ */
+static Datum
+prune_as_owner(FunctionCallInfo fcinfo, void *arg)
+{
+	text	   *app_id = arg;
+	HistorySettings settings;
+	Datum		values[1] = {PointerGetDatum(app_id)};
+	SPITupleTable *users;
+	uint64		nusers;
+	int64		pruned = 0;
+
+	read_settings(app_id, &settings);
+	if (!settings.has_age && !settings.has_count)
+		return Int64GetDatum(0);
+	history_connect();
+	run_history_statement(HSTMT_APP_USERS, values, NULL, false);
+	users = SPI_tuptable;
+	nusers = SPI_processed;
+	for (uint64 i = 0; i < nusers; i++)
+	{
+		bool		isnull;
+		Datum		user_id = SPI_getbinval(users->vals[i], users->tupdesc, 1, &isnull);
+
+		if (!isnull)
+			pruned += prune_user(app_id, DatumGetTextPP(user_id), &settings);
+	}
+	SPI_finish();
+	return Int64GetDatum(pruned);
+}
+
+PG_FUNCTION_INFO_V1(prune_history);
+Datum
+prune_history(PG_FUNCTION_ARGS)
+{
+	text	   *app_id = um_id_arg(fcinfo, 0, "app_id");
+
+	return um_admin_call(fcinfo, app_id, prune_as_owner, app_id);
+}
+
+/* The ids of a per-user call: user_id first, app_id last */
+typedef struct UserCall
+{
+	Datum		values[3];
+} UserCall;
+
+/*
+ * forget_user(user_id text, app_id text DEFAULT 'public') RETURNS boolean
+ */
+static Datum
+forget_as_owner(FunctionCallInfo fcinfo, void *arg)
+{
+	UserCall   *call = arg;
+	bool		found;
+
+	um_check_store_table();
+	history_connect();
+	run_history_statement(HSTMT_FORGET_DOCUMENT, call->values, NULL, false);
+	found = SPI_processed > 0;
+	run_history_statement(HSTMT_FORGET_HISTORY, call->values, NULL, false);
+	found = found || SPI_processed > 0;
+	SPI_finish();
+	return BoolGetDatum(found);
+}
+
+/* values[0] app_id, values[1] user_id, from arguments 0 (user) and appno */
+static text *
+user_call_args(FunctionCallInfo fcinfo, UserCall *call, int appno)
+{
+	text	   *app_id;
+
+	call->values[1] = PointerGetDatum(um_id_arg(fcinfo, 0, "user_id"));
+	app_id = um_id_arg(fcinfo, appno, "app_id");
+	call->values[0] = PointerGetDatum(app_id);
+	return app_id;
+}
+
+PG_FUNCTION_INFO_V1(forget_user);
+Datum
+forget_user(PG_FUNCTION_ARGS)
+{
+	UserCall	call;
+	text	   *app_id = user_call_args(fcinfo, &call, 1);
+
+	return um_admin_call(fcinfo, app_id, forget_as_owner, &call);
+}
+
+/*
+ * The document of a history row: its whole document, or the one before
+ * with its patch merged in (NULL when neither is known)
+ */
+static Jsonb *
+rebuild(Jsonb *before, HeapTuple row, TupleDesc desc, int patchno, int metadatano)
+{
+	bool		isnull;
+	Datum		value = SPI_getbinval(row, desc, metadatano, &isnull);
+
+	if (!isnull)
+		return DatumGetJsonbP(value);
+	value = SPI_getbinval(row, desc, patchno, &isnull);
+	if (isnull || before == NULL)
+		return NULL;
+	return um_merge_root(before, DatumGetJsonbP(value));
+}
+
+/*
+ * user_metadata_history(user_id text, app_id text DEFAULT 'public')
+ * RETURNS TABLE (changed_at timestamptz, changed_by text, patch jsonb,
+ *				  metadata jsonb, changed_by_user_id text)
+ */
+static Datum
+history_as_owner(FunctionCallInfo fcinfo, void *arg)
+{
+	UserCall   *call = arg;
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Jsonb	   *document = NULL;
+
+	history_connect();
+	run_history_statement(HSTMT_ROWS, call->values, NULL, true);
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	row = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		Datum		values[5];
+		bool		nulls[5];
+
+		for (int c = 0; c < 5; c++)
+			values[c] = SPI_getbinval(row, desc, c + 1, &nulls[c]);
+		document = rebuild(document, row, desc, 3, 4);
+		values[3] = document ? JsonbPGetDatum(document) : (Datum) 0;
+		nulls[3] = document == NULL;
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	SPI_finish();
+	return (Datum) 0;
+}
+
+PG_FUNCTION_INFO_V1(user_metadata_history);
+Datum
+user_metadata_history(PG_FUNCTION_ARGS)
+{
+	UserCall	call;
+	text	   *app_id = user_call_args(fcinfo, &call, 1);
+
+	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
+	return um_admin_call(fcinfo, app_id, history_as_owner, &call);
+}
+
+/*
+ * get_user_metadata_as_of(user_id text, as_of timestamptz,
+ *						   app_id text DEFAULT 'public') RETURNS jsonb
+ *
+ * NULL when the moment lies before what the history knows (pruned, or
+ * recorded only since history was turned on for a user who had a document).
+ */
+static Datum
+as_of_as_owner(FunctionCallInfo fcinfo, void *arg)
+{
+	UserCall   *call = arg;
+	Jsonb	   *document = NULL;
+	bool		unknown = false;
+
+	history_connect();
+	run_history_statement(HSTMT_AS_OF, call->values, NULL, true);
+	for (uint64 i = 0; i < SPI_processed; i++)
+		document = rebuild(document, SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, 2);
+	if (SPI_processed == 0)
+	{
+		run_history_statement(HSTMT_OLDEST, call->values, NULL, true);
+		if (SPI_processed == 1)
+		{
+			bool		isnull;
+
+			unknown = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)) || isnull;
+		}
+		if (!unknown)
+			document = um_merge_root(NULL, NULL);
+	}
+	if (document != NULL)
+		document = DatumGetJsonbP(SPI_datumTransfer(JsonbPGetDatum(document), false, -1));
+	SPI_finish();
+	if (document == NULL)
+	{
+		fcinfo->isnull = true;
+		return (Datum) 0;
+	}
+	return JsonbPGetDatum(document);
+}
+
+PG_FUNCTION_INFO_V1(get_user_metadata_as_of);
+Datum
+get_user_metadata_as_of(PG_FUNCTION_ARGS)
+{
+	UserCall	call;
+	text	   *app_id = user_call_args(fcinfo, &call, 2);
+
+	if (PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("argument \"as_of\" must not be null"),
+				 errhint("Pass the moment whose document you want, such as now() - interval '7 days'.")));
+	call.values[2] = PG_GETARG_DATUM(1);
+	return um_admin_call(fcinfo, app_id, as_of_as_owner, &call);
+}
