@@ -328,6 +328,9 @@ SELECT p.oid::regprocedure AS fn, format('SELECT * FROM %s(%s)', p.oid::regproc,
 			 WHEN t = 'jsonb[]'::regtype THEN 'ARRAY[''{"scoped": true}''::jsonb]'
 			 WHEN t = 'regclass'::regtype THEN '''pg_temp.scoped_lines'''
 			 WHEN t = 'boolean'::regtype THEN 'false'
+			 WHEN t = 'interval'::regtype THEN '''1 day''::interval'
+			 WHEN t = 'integer'::regtype THEN '10'
+			 WHEN t = 'timestamptz'::regtype THEN 'now()'
 			 ELSE '''{"scoped": true}''::jsonb' END, ', ' ORDER BY i)) AS call
 FROM pg_proc p, unnest(p.proargnames, coalesce(p.proallargtypes, p.proargtypes::oid[]), p.proargmodes)
 	WITH ORDINALITY AS a (n, t, m, i)
