@@ -14,6 +14,7 @@ OBJS = \
 	src/merge/jsonb_merge.o \
 	src/merge/merge_trigger.o \
 	src/merge/ejson.o \
+	src/store/statement.o \
 	src/store/store.o \
 	src/store/store_table.o \
 	src/store/bulk_write.o \
@@ -25,7 +26,8 @@ OBJS = \
 	src/auth/admin_access.o \
 	src/auth/identity.o \
 	src/proxy/proxy.o \
-	src/citus/citus_guard.o
+	src/citus/citus_guard.o \
+	src/citus/citus_table.o
 
 # operator commands, installed next to psql (docs/moving-in.md, docs/proxy.md)
 SCRIPTS = bin/user_metadata_import_atlas bin/user_metadata_reshard

@@ -54,7 +54,9 @@
 
 #include "auth/admin_access.h"
 #include "args.h"
+#include "citus/citus_table.h"
 #include "store/document_rules.h"
+#include "store/statement.h"
 #include "store/store_table.h"
 
 #define RULES_TABLE_HINT "Give user_metadata.document_rules back its columns app_id text and rules jsonb, as CREATE EXTENSION made them."
@@ -592,37 +594,56 @@ next:
 	}
 }
 
+/* set_document_rules' writes of user_metadata.document_rules */
+typedef enum RulesStatement
+{
+	RSTMT_SET,
+	RSTMT_REMOVE,
+	NUM_RULES_STATEMENTS
+} RulesStatement;
+
+static const StatementDef rules_statement_defs[NUM_RULES_STATEMENTS] = {
+	[RSTMT_SET] = {
+		"INSERT INTO user_metadata.document_rules AS r (app_id, rules) VALUES ($1, $2)"
+		" ON CONFLICT (app_id) DO UPDATE SET rules = excluded.rules",
+		2, {TEXTOID, JSONBOID}, SPI_OK_INSERT, 0, {InvalidOid}
+	},
+	[RSTMT_REMOVE] = {
+		"DELETE FROM user_metadata.document_rules WHERE app_id OPERATOR(pg_catalog.=) $1",
+		1, {TEXTOID}, SPI_OK_DELETE, 0, {InvalidOid}
+	},
+};
+
+static SPIPlanPtr rules_plans[NUM_RULES_STATEMENTS];
+
+static const StatementSet rules_statements = {
+	rules_statement_defs, rules_plans, ERRCODE_TRIGGERED_ACTION_EXCEPTION,
+	"a user metadata statement did not run as written",
+	"Rules on user_metadata.document_rules must not rewrite the writes of the user_metadata functions."
+};
+
 /* set_document_rules' work, with the owner's rights */
 static Datum
 set_rules_as_owner(FunctionCallInfo fcinfo, void *arg)
 {
 	RulesCall  *call = arg;
-	Oid			argtypes[2] = {TEXTOID, JSONBOID};
 	Datum		values[2];
 	int			rc;
 
 	/* the table as the trigger reads it, or the call fails as writes would */
 	(void) read_rules(call->app_id);
 	if (call->rules != NULL)
+	{
+		um_refuse_on_citus("document rules", "set_document_rules");
 		check_stored_documents(call->app_id, call->rules);
+	}
 
 	values[0] = PointerGetDatum(call->app_id);
 	values[1] = call->rules != NULL ? JsonbPGetDatum(call->rules) : (Datum) 0;
 	if ((rc = SPI_connect()) != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed: %s", SPI_result_code_string(rc));
-	if (call->rules != NULL)
-		rc = SPI_execute_with_args("INSERT INTO user_metadata.document_rules AS r (app_id, rules) VALUES ($1, $2)"
-								   " ON CONFLICT (app_id) DO UPDATE SET rules = excluded.rules",
-								   2, argtypes, values, NULL, false, 0);
-	else
-		rc = SPI_execute_with_args("DELETE FROM user_metadata.document_rules WHERE app_id OPERATOR(pg_catalog.=) $1",
-								   1, argtypes, values, NULL, false, 0);
-	if (rc != (call->rules != NULL ? SPI_OK_INSERT : SPI_OK_DELETE))
-		ereport(ERROR,
-				(errcode(ERRCODE_TRIGGERED_ACTION_EXCEPTION),
-				 errmsg("a user metadata statement did not run as written"),
-				 errdetail("The write of user_metadata.document_rules reported %s.", SPI_result_code_string(rc)),
-				 errhint("Rules on user_metadata.document_rules must not rewrite the writes of the user_metadata functions.")));
+	um_run_statement(&rules_statements, call->rules != NULL ? RSTMT_SET : RSTMT_REMOVE,
+					 values, NULL, false, NULL);
 	SPI_finish();
 	return (Datum) 0;
 }

@@ -55,11 +55,13 @@
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
-#include "auth/admin_access.h"
 #include "args.h"
-#include "store/history.h"
+#include "auth/admin_access.h"
 #include "auth/identity.h"
+#include "citus/citus_table.h"
 #include "merge/jsonb_merge.h"
+#include "store/history.h"
+#include "store/statement.h"
 #include "store/store_table.h"
 
 /* A whole document at least every HISTORY_FULL_EVERY rows of a user */
@@ -137,22 +139,29 @@ history_relation(const char *name, const char *detail)
 }
 
 /*
- * Read the settings of app_id, with the latest snapshot (the settings a
- * concurrent set_history committed count from the next write on).  An app
- * without a row has history off.  app_id NULL asks whether any app has it
- * on, before the trigger reads a column of the store, which a DBA may have
- * dropped while history is off everywhere.
+ * Read the settings of app_id (all zero: none), or with app_id NULL those of
+ * every app with history on, as a list of AppHistory (NIL: none), in one
+ * scan with the latest snapshot: the settings a concurrent set_history
+ * committed count from the next write on.  The trigger asks for the apps
+ * with history on before it reads a column of the store, which a DBA may
+ * have dropped while history is off everywhere.
  */
-static void
-read_settings(text *app_id, HistorySettings *settings)
+typedef struct AppHistory
+{
+	text	   *app_id;
+	HistorySettings settings;
+} AppHistory;
+
+static List *
+read_settings(text *app_id)
 {
 	Relation	rel;
 	TableScanDesc scan;
 	Snapshot	snapshot;
 	HeapTuple	tuple;
 	AttrNumber	attnums[4];
+	List	   *apps = NIL;
 
-	memset(settings, 0, sizeof(*settings));
 	rel = table_open(history_relation("history_settings",
 									  "Every write of user_metadata.user_metadata reads from that table whether the change history of its app is on."),
 					 AccessShareLock);
@@ -164,32 +173,51 @@ read_settings(text *app_id, HistorySettings *settings)
 	scan = table_beginscan(rel, snapshot, 0, NULL);
 	while ((tuple = heap_getnext(scan, ForwardScanDirection)) != NULL)
 	{
+		TupleDesc	desc = RelationGetDescr(rel);
+		AppHistory *app;
 		bool		isnull;
-		Datum		value = heap_getattr(tuple, attnums[0], RelationGetDescr(rel), &isnull);
+		Datum		value = heap_getattr(tuple, attnums[0], desc, &isnull);
 
-		if (app_id != NULL && (isnull || !same_text(DatumGetTextPP(value), app_id)))
+		if (isnull || (app_id != NULL && !same_text(DatumGetTextPP(value), app_id)))
 			continue;
-		value = heap_getattr(tuple, attnums[1], RelationGetDescr(rel), &isnull);
-		settings->enabled = !isnull && DatumGetBool(value);
-		if (app_id == NULL)
-		{
-			if (settings->enabled)
-				break;
+		app = palloc0(sizeof(AppHistory));
+		app->app_id = DatumGetTextPCopy(value);
+		value = heap_getattr(tuple, attnums[1], desc, &isnull);
+		app->settings.enabled = !isnull && DatumGetBool(value);
+		if (app_id == NULL && !app->settings.enabled)
 			continue;
-		}
-		value = heap_getattr(tuple, attnums[2], RelationGetDescr(rel), &isnull);
-		settings->has_age = !isnull;
+		value = heap_getattr(tuple, attnums[2], desc, &isnull);
+		app->settings.has_age = !isnull;
 		if (!isnull)
-			settings->age = *DatumGetIntervalP(value);
-		value = heap_getattr(tuple, attnums[3], RelationGetDescr(rel), &isnull);
-		settings->has_count = !isnull;
+			app->settings.age = *DatumGetIntervalP(value);
+		value = heap_getattr(tuple, attnums[3], desc, &isnull);
+		app->settings.has_count = !isnull;
 		if (!isnull)
-			settings->count = DatumGetInt32(value);
-		break;
+			app->settings.count = DatumGetInt32(value);
+		apps = lappend(apps, app);
+		if (app_id != NULL)
+			break;
 	}
 	table_endscan(scan);
 	UnregisterSnapshot(snapshot);
 	table_close(rel, AccessShareLock);
+	return apps;
+}
+
+/* The settings of app_id in apps, a list of read_settings; NULL: none */
+static const HistorySettings *
+settings_of(List *apps, text *app_id)
+{
+	ListCell   *cell;
+
+	foreach(cell, apps)
+	{
+		AppHistory *app = lfirst(cell);
+
+		if (same_text(app->app_id, app_id))
+			return &app->settings;
+	}
+	return NULL;
 }
 
 /*
@@ -210,20 +238,10 @@ typedef enum HistoryStatement
 	NUM_HISTORY_STATEMENTS
 } HistoryStatement;
 
-typedef struct HistoryStatementDef
-{
-	const char *sql;
-	int			nargs;
-	Oid			argtypes[10];
-	int			result;			/* the SPI_OK_* code of success */
-	int			ncolumns;		/* the columns of its result rows ... */
-	Oid			coltypes[5];	/* ... and their types */
-} HistoryStatementDef;
-
 #define USER_ROWS(h) \
 	h ".app_id OPERATOR(pg_catalog.=) $1 AND " h ".user_id OPERATOR(pg_catalog.=) $2"
 
-static const HistoryStatementDef hstatements[NUM_HISTORY_STATEMENTS] = {
+static const StatementDef hstatements[NUM_HISTORY_STATEMENTS] = {
 	/*
 	 * $3 changed_by, $4 changed_by_user_id, $5 patch, $6 the document,
 	 * $7 its hash, $8 the hash of the document before, $9 whether there
@@ -313,59 +331,19 @@ static const HistoryStatementDef hstatements[NUM_HISTORY_STATEMENTS] = {
 
 static SPIPlanPtr hplans[NUM_HISTORY_STATEMENTS];
 
-static void
-history_changed(const char *detail)
-{
-	ereport(ERROR,
-			(errcode(ERRCODE_DATATYPE_MISMATCH),
-			 errmsg("a user metadata history statement did not run as written"),
-			 errdetail("%s", detail),
-			 errhint("Give user_metadata.user_metadata_history back its columns as CREATE EXTENSION made them.")));
-}
+static const StatementSet history_statements = {
+	hstatements, hplans, ERRCODE_DATATYPE_MISMATCH,
+	"a user metadata history statement did not run as written",
+	"Give user_metadata.user_metadata_history back its columns as CREATE EXTENSION made them."
+};
 
-/*
- * Run one statement inside a connected SPI, nulls[i] marking null
- * parameters; the result is checked against its definition.
- */
+/* Run one statement (statement.c) inside a connected SPI, once the table is there */
 static void
 run_history_statement(HistoryStatement stmt, Datum *values, const bool *nulls, bool read_only)
 {
-	const HistoryStatementDef *def = &hstatements[stmt];
-	char		nullflags[10];
-	int			rc;
-
 	(void) history_relation("user_metadata_history",
 							"The change history of the user documents is kept in that table.");
-	if (hplans[stmt] == NULL)
-	{
-		SPIPlanPtr	plan = SPI_prepare_cursor(def->sql, def->nargs, (Oid *) def->argtypes,
-											  CURSOR_OPT_GENERIC_PLAN);
-
-		if (plan == NULL)
-			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
-		if ((rc = SPI_keepplan(plan)) != 0)
-			elog(ERROR, "SPI_keepplan failed: %s", SPI_result_code_string(rc));
-		hplans[stmt] = plan;
-	}
-	for (int i = 0; i < def->nargs; i++)
-		nullflags[i] = nulls != NULL && nulls[i] ? 'n' : ' ';
-	rc = SPI_execute_plan(hplans[stmt], values, nullflags, read_only, 0);
-	if (rc != def->result)
-		history_changed(psprintf("The statement reported %s where %s was expected.",
-								 SPI_result_code_string(rc), SPI_result_code_string(def->result)));
-	if (def->ncolumns > 0)
-	{
-		TupleDesc	desc = SPI_tuptable->tupdesc;
-
-		if (desc->natts != def->ncolumns)
-			history_changed(psprintf("Its result has %d columns where %d were expected.",
-									 desc->natts, def->ncolumns));
-		for (int i = 0; i < def->ncolumns; i++)
-			if (TupleDescAttr(desc, i)->atttypid != def->coltypes[i])
-				history_changed(psprintf("Column %d of its result is of type %s where %s was expected.",
-										 i + 1, format_type_be(TupleDescAttr(desc, i)->atttypid),
-										 format_type_be(def->coltypes[i])));
-	}
+	um_run_statement(&history_statements, stmt, values, nulls, read_only, NULL);
 }
 
 static void
@@ -392,7 +370,7 @@ prune_user(text *app_id, text *user_id, const HistorySettings *settings)
 	values[3] = IntervalPGetDatum(&settings->age);
 	run_history_statement(HSTMT_PRUNE, values, nulls, false);
 	if (SPI_processed != 1)
-		history_changed("The count of the rows pruned is missing.");
+		um_statement_changed(&history_statements, "The count of the rows pruned is missing.");
 	count = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 	return isnull ? 0 : DatumGetInt64(count);
 }
@@ -436,7 +414,7 @@ record_as_owner(FunctionCallInfo fcinfo, void *arg)
 	history_connect();
 	run_history_statement(HSTMT_RECORD, values, nulls, false);
 	if (SPI_processed != 1)
-		history_changed("It recorded no history row.");
+		um_statement_changed(&history_statements, "It recorded no history row.");
 	whole = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)) == 0 && !isnull;
 	/* pruning keeps a whole document: the time to prune is when one comes */
 	if (whole && (change->settings.has_count || change->settings.has_age))
@@ -447,17 +425,19 @@ record_as_owner(FunctionCallInfo fcinfo, void *arg)
 
 /*
  * Record that the document of (app_id, user_id) went from before (NULL:
- * none) to after (NULL: gone), if history is on for the app
+ * none) to after (NULL: gone), if the app is among apps, those with
+ * history on
  */
 static void
-record_change(FunctionCallInfo fcinfo, text *app_id, text *user_id, Jsonb *before, Jsonb *after)
+record_change(FunctionCallInfo fcinfo, List *apps, text *app_id, text *user_id, Jsonb *before, Jsonb *after)
 {
 	HistoryChange change = {.app_id = app_id, .user_id = user_id};
+	const HistorySettings *settings = settings_of(apps, app_id);
 	Jsonb	   *empty;
 
-	read_settings(app_id, &change.settings);
-	if (!change.settings.enabled)
+	if (settings == NULL)
 		return;
+	change.settings = *settings;
 	empty = um_merge_root(NULL, NULL);
 	change.had_document = before != NULL;
 	if (before == NULL)
@@ -505,6 +485,7 @@ record_history(PG_FUNCTION_ARGS)
 	StoreColumns columns;
 	HeapTuple	old_tuple = NULL;
 	HeapTuple	new_tuple = NULL;
+	List	   *apps;
 	text	   *old_app = NULL,
 			   *old_user = NULL,
 			   *new_app = NULL,
@@ -516,13 +497,9 @@ record_history(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("record_history must be fired AFTER INSERT OR UPDATE OR DELETE FOR EACH ROW")));
 
-	{
-		HistorySettings any;
-
-		read_settings(NULL, &any);
-		if (!any.enabled)
-			return PointerGetDatum(NULL);
-	}
+	apps = read_settings(NULL);
+	if (apps == NIL)
+		return PointerGetDatum(NULL);
 	desc = RelationGetDescr(trigdata->tg_relation);
 	um_store_columns(trigdata->tg_relation, &columns);
 	if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
@@ -548,16 +525,16 @@ record_history(PG_FUNCTION_ARGS)
 	/* the table's NOT NULL constraints keep ids; a DBA may have dropped them */
 	if (old_tuple != NULL && new_tuple != NULL && old_app && old_user && new_app && new_user &&
 		same_text(old_app, new_app) && same_text(old_user, new_user))
-		record_change(fcinfo, new_app, new_user,
+		record_change(fcinfo, apps, new_app, new_user,
 					  tuple_document(old_tuple, desc, columns.metadata),
 					  tuple_document(new_tuple, desc, columns.metadata));
 	else
 	{
 		/* a delete, or an update that moved the document to other ids */
 		if (old_tuple != NULL && old_app && old_user)
-			record_change(fcinfo, old_app, old_user, tuple_document(old_tuple, desc, columns.metadata), NULL);
+			record_change(fcinfo, apps, old_app, old_user, tuple_document(old_tuple, desc, columns.metadata), NULL);
 		if (new_tuple != NULL && new_app && new_user)
-			record_change(fcinfo, new_app, new_user, NULL, tuple_document(new_tuple, desc, columns.metadata));
+			record_change(fcinfo, apps, new_app, new_user, NULL, tuple_document(new_tuple, desc, columns.metadata));
 	}
 	return PointerGetDatum(NULL);
 }
@@ -577,6 +554,8 @@ set_history_as_owner(FunctionCallInfo fcinfo, void *arg)
 {
 	SetHistoryCall *call = arg;
 
+	if (DatumGetBool(call->values[1]))
+		um_refuse_on_citus("change history", "set_history");
 	history_connect();
 	(void) history_relation("history_settings",
 							"set_history writes the settings of the change history to that table.");
@@ -633,13 +612,15 @@ static Datum
 prune_as_owner(FunctionCallInfo fcinfo, void *arg)
 {
 	text	   *app_id = arg;
-	HistorySettings settings;
+	List	   *apps = read_settings(app_id);
+	HistorySettings settings = {0};
 	Datum		values[1] = {PointerGetDatum(app_id)};
 	SPITupleTable *users;
 	uint64		nusers;
 	int64		pruned = 0;
 
-	read_settings(app_id, &settings);
+	if (apps != NIL)
+		settings = ((AppHistory *) linitial(apps))->settings;
 	if (!settings.has_age && !settings.has_count)
 		return Int64GetDatum(0);
 	history_connect();

@@ -28,9 +28,6 @@
 #include "commands/extension.h"
 #include "executor/spi.h"
 #include "funcapi.h"
-#include "nodes/params.h"
-#include "nodes/parsenodes.h"
-#include "tcop/dest.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
@@ -39,6 +36,7 @@
 #include "args.h"
 #include "merge/jsonb_merge.h"
 #include "store/history.h"
+#include "store/statement.h"
 #include "store/store.h"
 #include "store/store_table.h"
 
@@ -56,16 +54,6 @@ typedef enum StoreStatement
 } StoreStatement;
 
 /* Every statement takes the app id as $1 */
-typedef struct StatementDef
-{
-	const char *sql;
-	int			nargs;
-	Oid			argtypes[3];
-	int			result;			/* the SPI_OK_* code of success */
-	int			ncolumns;		/* the columns of its result rows ... */
-	Oid			coltypes[3];	/* ... and their types (text: or varchar) */
-} StatementDef;
-
 static const StatementDef statements[NUM_STATEMENTS] = {
 	[STMT_GET] = {
 		"SELECT metadata FROM user_metadata.user_metadata"
@@ -128,7 +116,7 @@ static const StatementDef statements[NUM_STATEMENTS] = {
 	/*
 	 * One primary-key probe per id asked, in the order asked.  A scalar
 	 * subquery, not a join: the planner cannot turn it into a scan of the
-	 * app's every row, which a join's generic plan (see run_statement) did
+	 * app's every row, which a join's generic plan (statement.c) did
 	 * for one id when the table's statistics were stale.
 	 */
 	[STMT_GET_BULK] = {
@@ -166,120 +154,31 @@ static const StatementDef citus_get_bulk = {
 static SPIPlanPtr plans[NUM_STATEMENTS];
 
 /*
- * What a statement did when it did not run as written: a rule a DBA added
- * rewrote it, or its result has other columns than the table had when the
- * extension made it.
+ * A statement that did not run as written: a rule a DBA added rewrote it.
+ * (store_table.c checks the table's columns before every statement.)
  */
-static void
-statement_changed(const char *detail)
-{
-	ereport(ERROR,
-			(errcode(ERRCODE_TRIGGERED_ACTION_EXCEPTION),
-			 errmsg("a user metadata statement did not run as written"),
-			 errdetail("%s", detail),
-			 errhint("Rules on user_metadata.user_metadata must not rewrite the writes of the user_metadata functions.")));
-}
-
-/* The result columns of a statement as its definition describes them */
-static void
-check_columns(const StatementDef *def, TupleDesc desc)
-{
-	if (desc->natts != def->ncolumns)
-		statement_changed(psprintf("Its result has %d columns where %d were expected.",
-								   desc->natts, def->ncolumns));
-	for (int i = 0; i < def->ncolumns; i++)
-	{
-		Oid			type = TupleDescAttr(desc, i)->atttypid;
-
-		if (type != def->coltypes[i] && !(def->coltypes[i] == TEXTOID && type == VARCHAROID))
-			statement_changed(psprintf("Column %d of its result is of type %s where %s was expected.",
-									   i + 1, format_type_be(type), format_type_be(def->coltypes[i])));
-	}
-}
+static const StatementSet store_statements = {
+	statements, plans, ERRCODE_TRIGGERED_ACTION_EXCEPTION,
+	"a user metadata statement did not run as written",
+	"Rules on user_metadata.user_metadata must not rewrite the writes of the user_metadata functions."
+};
 
 /*
- * A set-returning call's rows go from the executor straight into its
- * tuplestore, not through SPI's tuple table: one copy of each row, not two.
- * (DestTuplestore, not DestNone, so that SPI reports a SELECT as one.)
- */
-typedef struct RowsReceiver
-{
-	DestReceiver pub;
-	const StatementDef *def;
-	Tuplestorestate *store;
-} RowsReceiver;
-
-static void
-rows_startup(DestReceiver *self, int operation, TupleDesc typeinfo)
-{
-	check_columns(((RowsReceiver *) self)->def, typeinfo);
-}
-
-static bool
-rows_receive(TupleTableSlot *slot, DestReceiver *self)
-{
-	tuplestore_puttupleslot(((RowsReceiver *) self)->store, slot);
-	return true;
-}
-
-static void
-rows_done(DestReceiver *self)
-{
-}
-
-/*
- * Connect to SPI and run one statement, preparing it on first use with a
- * generic plan: its parameters never change the best plan.  Not with Citus,
- * which routes a statement by its parameters' values (custom plans).  The
- * table is checked first (store_table.c) and the result after, so that
- * whatever a DBA did to the table, no datum is read as another type.  The
- * result rows go to store when given, else to SPI_tuptable.  The SQL
- * functions that get here pin the search path with their SET clause
- * (run_as_owner for the admin API), so that one cached plan serves every
- * call.  The caller calls SPI_finish.
+ * Connect to SPI and run one statement (statement.c), once the table is
+ * checked (store_table.c).  With Citus, which routes a statement by its
+ * parameters' values, the plans are custom.  The caller calls SPI_finish.
  */
 static void
 run_statement(StoreStatement stmt, Datum *values, bool read_only, Tuplestorestate *store)
 {
-	const StatementDef *def = &statements[stmt];
-	ParamListInfo params = makeParamList(def->nargs);
-	RowsReceiver receiver = {
-		{rows_receive, rows_startup, rows_done, rows_done, DestTuplestore}, def, store
-	};
-	SPIExecuteOptions options = {
-		.params = params, .read_only = read_only, .dest = store ? &receiver.pub : NULL
-	};
 	int			rc;
 
 	um_check_store_table();
 	if ((rc = SPI_connect()) != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed: %s", SPI_result_code_string(rc));
-	if (plans[stmt] == NULL)
-	{
-		bool		citus = OidIsValid(get_extension_oid("citus", true));
-		const StatementDef *prepared = citus && stmt == STMT_GET_BULK ? &citus_get_bulk : def;
-		SPIPlanPtr	plan = SPI_prepare_cursor(prepared->sql, prepared->nargs, (Oid *) prepared->argtypes,
-											  citus ? 0 : CURSOR_OPT_GENERIC_PLAN);
-
-		if (plan == NULL)
-			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
-		if ((rc = SPI_keepplan(plan)) != 0)
-			elog(ERROR, "SPI_keepplan failed: %s", SPI_result_code_string(rc));
-		plans[stmt] = plan;
-	}
-	for (int i = 0; i < def->nargs; i++)
-	{
-		params->params[i].value = values[i];
-		params->params[i].isnull = false;
-		params->params[i].pflags = PARAM_FLAG_CONST;
-		params->params[i].ptype = def->argtypes[i];
-	}
-	rc = SPI_execute_plan_extended(plans[stmt], &options);
-	if (rc != def->result)
-		statement_changed(psprintf("The statement reported %s where %s was expected.",
-								   SPI_result_code_string(rc), SPI_result_code_string(def->result)));
-	if (store == NULL && def->ncolumns > 0)
-		check_columns(def, SPI_tuptable->tupdesc);
+	if (plans[stmt] == NULL && OidIsValid(get_extension_oid("citus", true)))
+		plans[stmt] = um_prepare_statement(stmt == STMT_GET_BULK ? &citus_get_bulk : &statements[stmt], 0);
+	um_run_statement(&store_statements, stmt, values, NULL, read_only, store);
 }
 
 /*
@@ -409,7 +308,7 @@ write_documents(StoreStatement stmt, text *app_id, ArrayType *user_ids, ArrayTyp
 
 	run_statement(stmt, values, false, NULL);
 	if (SPI_processed != 1)
-		statement_changed("The count of the rows written is missing.");
+		um_statement_changed(&store_statements, "The count of the rows written is missing.");
 	stored = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	kept = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
 	SPI_finish();

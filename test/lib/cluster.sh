@@ -23,6 +23,7 @@ PGBIN=${PGBIN:-${UM_SANDBOX:-}/usr/lib/postgresql/15/bin}
 UM_PGBIN_REAL=${PGBIN#"${UM_SANDBOX:-}"}
 UM_PG_MAJOR=$("${UM_PGBIN_REAL}/pg_config" --version 2>/dev/null | sed -nE 's/^PostgreSQL ([0-9]+).*/\1/p')
 UM_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+source "$UM_ROOT/test/lib/workplace.sh"
 UM_CLUSTERS=()
 UM_TMP=${UM_TMP:-$(mktemp -d /tmp/user_metadata.XXXXXX)}
 chmod 755 "$UM_TMP"

@@ -2,8 +2,10 @@
 # test/suites/citus.sh: user_metadata distributed with Citus.  Throwaway
 # clusters on free ports of 127.0.0.1: a coordinator and workers w1, w2; w3
 # joins later.  Checks
-#   1. user_metadata.distribute_on_citus(): its refusals and the distributed
-#      table; test/proxy/calls.sql gives the same output through the
+#   1. user_metadata.distribute_on_citus(): its refusals (a store with
+#      document rules or change history among them) and the distributed
+#      table, where set_document_rules and set_history refuse to turn
+#      either on; test/proxy/calls.sql gives the same output through the
 #      coordinator as in a single-node database;
 #   2. delegation (coordinator restarted with user_metadata preloaded): the
 #      distributed functions, calls.sql again, NULL user ids refused before
@@ -30,9 +32,10 @@ skip() {
 	checks_done
 }
 
-# Citus: built by ../shared/citus/build.sh when the tree has it beside it
-# (a no-op once installed), else an installed one, else the suite is skipped.
-build=$UM_ROOT/../shared/citus/build.sh
+# Citus: built by shared/citus/build.sh when the workplace has it
+# (workplace.sh; a no-op once installed), else an installed one, else the
+# suite is skipped.
+build=$(um_shared_script citus/build.sh) || build=
 libdir=$("$PGBIN/pg_config" --pkglibdir)
 sharedir=$("$PGBIN/pg_config" --sharedir)
 # Citus 13.2.2, the release ../shared/citus holds, supports 15 to 17
@@ -40,7 +43,7 @@ if [ "$UM_PG_MAJOR" -ge 18 ] && [ ! -f "$libdir/citus.so" ]; then
 	check_skip citus "Citus 13.2.2 supports PostgreSQL 15 to 17, not $UM_PG_MAJOR"
 	checks_done
 fi
-if [ -f "$build" ]; then
+if [ -n "$build" ]; then
 	um_log "citus: $build"
 	PG_CONFIG=$PGBIN/pg_config bash "$build" >"$work/build.log" 2>&1 || {
 		tail -20 "$work/build.log" >&2
@@ -115,12 +118,26 @@ check "distribute_on_citus is not for PUBLIC: 42501" 42501 \
 	"$(state_of co 'SET ROLE um_stranger' 'SELECT user_metadata.distribute_on_citus()')"
 check "delegation without user_metadata in shared_preload_libraries: 55000, nothing distributed" \
 	"55000|0" "$(state_of co 'SELECT user_metadata.distribute_on_citus(8, delegate => true)')|$(co -c 'SELECT count(*) FROM pg_dist_partition')"
+# the rules and the history do not follow the store onto the workers yet
+check "distribute_on_citus with document rules set: 55000, nothing distributed" "55000|0" \
+	"$(state_of co "SELECT user_metadata.set_document_rules('ruled', '{\"max_keys\": 5}')" \
+		'SELECT user_metadata.distribute_on_citus(8)')|$(co -c 'SELECT count(*) FROM pg_dist_partition')"
+check "distribute_on_citus with change history on: 55000, nothing distributed" "55000|0" \
+	"$(state_of co "SELECT user_metadata.set_document_rules('ruled', NULL)" "SELECT user_metadata.set_history('kept', true)" \
+		'SELECT user_metadata.distribute_on_citus(8)')|$(co -c 'SELECT count(*) FROM pg_dist_partition')"
+co -c "SELECT user_metadata.set_history('kept', false)" >/dev/null
 check "distribute_on_citus(8) on the coordinator" 00000 \
 	"$(state_of co 'SELECT user_metadata.distribute_on_citus(8)')"
 check "the store is hash-distributed by user_id in 8 shards" "h user_id 8" \
 	"$(co -c "SELECT partmethod::text || ' ' || column_to_column_name(logicalrelid, partkey) || ' ' ||
 		(SELECT count(*) FROM pg_dist_shard s WHERE s.logicalrelid = p.logicalrelid)
 	FROM pg_dist_partition p WHERE logicalrelid = 'user_metadata.user_metadata'::regclass")"
+check "set_document_rules on the distributed store: 0A000, no rules stored" "0A000|0" \
+	"$(state_of co "SELECT user_metadata.set_document_rules('ruled', '{\"max_keys\": 5}')")|$(co -c 'SELECT count(*) FROM user_metadata.document_rules')"
+check "set_history(true) on the distributed store: 0A000, history still off" "0A000|f" \
+	"$(state_of co "SELECT user_metadata.set_history('kept', true)")|$(co -c "SELECT enabled FROM user_metadata.history_settings WHERE app_id = 'kept'")"
+check "removing rules and turning history off still work there" 00000 \
+	"$(state_of co "SELECT user_metadata.set_document_rules('ruled', NULL)" "SELECT user_metadata.set_history('kept', false)")"
 check "without delegate no function is distributed" 0 \
 	"$(co -c "SELECT count(*) FROM pg_dist_object WHERE distribution_argument_index IS NOT NULL")"
 

@@ -3,7 +3,9 @@
 # META.json is valid JSON of the PGXN Meta spec 1.0.0 whose `provides`
 # names each control file's extension at its default_version (X.Y written
 # X.Y.0), whose release version is user_metadata's; LICENSE is the
-# PostgreSQL Licence; CHANGELOG.md has an entry for the default version.
+# PostgreSQL Licence; CHANGELOG.md has an entry for the default version;
+# every relative link of the Markdown files names a file that git tracks
+# (a benchmark report left ignored is missing from every clone).
 set -euo pipefail
 source "$(dirname "$0")/../lib/tap.sh"
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -34,4 +36,21 @@ check "META.json's release version is user_metadata's" "$(control_version user_m
 check_ok "LICENSE is the PostgreSQL Licence" grep -q '^PostgreSQL License$' "$root/LICENSE"
 default=$(sed -nE "s/^default_version *= *'([^']*)'.*/\1/p" "$root/user_metadata.control")
 check_ok "CHANGELOG.md has an entry for the default version $default" grep -q "^## ${default//./\\.}\b" "$root/CHANGELOG.md"
+# broken_links FILE: its relative link targets that are not tracked files
+broken_links() {
+	local dir target
+	dir=$(dirname "$1")
+	grep -oE '\]\([^)#[:space:]]+' "$1" | sed 's/^](//' | grep -vE '^[a-z]+:' | sort -u |
+		while read -r target; do
+			git -C "$root" ls-files --error-unmatch "$dir/$target" >/dev/null 2>&1 ||
+				[ -d "$root/$dir/$target" ] || echo "$target"
+		done
+}
+if [ -d "$root/.git" ]; then
+	for md in $(cd "$root" && git ls-files '*.md'); do
+		check "$md links only to files in git" "" "$(cd "$root" && broken_links "$md" | paste -sd ' ')"
+	done
+else
+	check_skip "the Markdown links name files in git" "not a git checkout"
+fi
 checks_done

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# test/bench/document_rules.sh: the cost of per-app document rules on the
-# single-user upsert (issue 20: at most 1.1x the upsert without rules).
+# test/bench/write_cost.sh: what per-app document rules and the change
+# history cost the single-user upsert (targets: rules at most 1.1x, history
+# at most 1.5x the upsert without them).
 #
 # update_user_metadata of a random user among 10 000 of app "b" (a 3-key
 # patch into a 3-key document), CALLS calls in a PL/pgSQL loop of a new
@@ -10,21 +11,27 @@
 # call (/proc/self/schedstat: on a shared machine, wall-clock time mostly
 # measures the other work):
 #   base     the library of BASE (default fd14e7d, release 1.3), swapped in
-#            for user_metadata.so: the upsert before rules existed
+#            for user_metadata.so, the history trigger disabled: the upsert
+#            before rules and history existed
 #   none     this tree's library, no app has rules (one scan of an empty
 #            table per write)
 #   rules    app "b" has rules naming every key of its documents, with
 #            max_keys, max_bytes and other_keys false
 #   rules100 the same, behind the rules of 100 other apps in the table
-# Writes test/bench/results/document_rules.md.
+#   history  no rules, history on for app "b" (no limits), from an empty
+#            history table in every round
+#   history_keep  the same with keep_count 50: pruning as it goes
+# and, after the last history round, the history table's size against the
+# patches it holds and the whole documents among them.
+# Writes test/bench/results/write_cost.md.
 #
-# Usage: test/bench/document_rules.sh [--rounds N] [--calls N] [--base REV]
+# Usage: test/bench/write_cost.sh [--rounds N] [--calls N] [--base REV]
 set -euo pipefail
 source "$(dirname "$0")/../lib/cluster.sh"
 rounds=11
 calls=30000
 base=fd14e7d
-out=$UM_ROOT/test/bench/results/document_rules.md
+out=$UM_ROOT/test/bench/results/write_cost.md
 while [ $# -gt 0 ]; do
 	case $1 in
 		--rounds) rounds=$2; shift ;;
@@ -35,7 +42,7 @@ while [ $# -gt 0 ]; do
 	esac
 	shift
 done
-work=$UM_TMP/document_rules_bench
+work=$UM_TMP/write_cost_bench
 mkdir -p "$work/base"
 um_build_install
 libdir=$("$PGBIN/pg_config" --pkglibdir)
@@ -79,18 +86,25 @@ SQL
 rules='{"max_keys": 10, "max_bytes": 1000, "other_keys": false, "keys": {"n": "number", "s": ["string", "null"], "flag": "boolean"}}'
 # each contender starts from a vacuumed table: the rounds' updates bloat it
 set_case() {
-	sql -c 'TRUNCATE user_metadata.document_rules' -c 'VACUUM user_metadata.user_metadata'
+	sql -c 'TRUNCATE user_metadata.document_rules, user_metadata.history_settings, user_metadata.user_metadata_history' \
+		-c 'ALTER TABLE user_metadata.user_metadata ENABLE TRIGGER record_history' \
+		-c 'VACUUM user_metadata.user_metadata'
 	case $1 in
-		base) use_library "$work/base/user_metadata.so" ;;
+		base)
+			# 1.3's library has no history trigger function to call
+			use_library "$work/base/user_metadata.so"
+			sql -c 'ALTER TABLE user_metadata.user_metadata DISABLE TRIGGER record_history' ;;
 		none) use_library "$work/new.so" ;;
 		rules) use_library "$work/new.so"; sql -c "SELECT user_metadata.set_document_rules('b', '$rules')" >/dev/null ;;
 		rules100)
 			use_library "$work/new.so"
 			sql -c "INSERT INTO user_metadata.document_rules SELECT 'app' || i, '$rules' FROM generate_series(1, 100) i"
 			sql -c "SELECT user_metadata.set_document_rules('b', '$rules')" >/dev/null ;;
+		history) use_library "$work/new.so"; sql -c "SELECT user_metadata.set_history('b', true)" >/dev/null ;;
+		history_keep) use_library "$work/new.so"; sql -c "SELECT user_metadata.set_history('b', true, keep_count => 50)" >/dev/null ;;
 	esac
 }
-cases="base none rules rules100"
+cases="base none rules rules100 history history_keep"
 : >"$work/tps"
 for round in $(seq 1 "$rounds"); do
 	for c in $cases; do
@@ -98,25 +112,36 @@ for round in $(seq 1 "$rounds"); do
 		us=$(sql -c "SELECT public.upsert_us($calls)")
 		um_log "round $round $c: $us µs of CPU per call"
 		echo "$c $us" >>"$work/tps"
+		[ "$c" != history ] || storage=$(sql -F ' ' -c "SELECT count(*), count(metadata), count(DISTINCT user_id),
+			sum(pg_column_size(patch)), sum(pg_column_size(metadata)),
+			pg_total_relation_size('user_metadata.user_metadata_history')
+			FROM user_metadata.user_metadata_history")
 	done
 done
 median() { grep "^$1 " "$work/tps" | awk '{print $2}' | sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
 minimum() { grep "^$1 " "$work/tps" | awk '{print $2}' | sort -n | head -1; }
 base_med=$(median base)
 base_min=$(minimum base)
+none_med=$(median none)
+none_min=$(minimum none)
+ratio() { awk -v b="$1" -v t="$2" 'BEGIN { printf "%.3f", t / b }'; }
+read -r hrows hwhole husers hpatch hdocs hsize <<<"$storage"
 {
-	echo "# Document rules: the single-user upsert"
+	echo "# Document rules and change history: the single-user upsert"
 	echo
-	echo "\`test/bench/document_rules.sh --rounds $rounds --calls $calls --base $base\`, $(date -u +%Y-%m-%d),"
+	echo "\`test/bench/write_cost.sh --rounds $rounds --calls $calls --base $base\`, $(date -u +%Y-%m-%d),"
 	echo "PostgreSQL $("$PGBIN/pg_config" --version | sed 's/PostgreSQL //'), $(nproc) cores (shared with other work);"
 	echo "the backend's CPU µs per update_user_metadata call (/proc/self/schedstat) over $rounds rounds of $calls calls, the contenders in turn in each round."
 	echo
-	echo "| contender | CPU µs per call, median | ratio to base | CPU µs per call, minimum | ratio to base |"
-	echo "| --- | --- | --- | --- | --- |"
+	echo "| contender | CPU µs per call, median | ÷ base | ÷ none | CPU µs per call, minimum | ÷ base | ÷ none |"
+	echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
 	for c in $cases; do
 		med=$(median "$c") min=$(minimum "$c")
-		echo "| $c | $med | $(awk -v b="$base_med" -v t="$med" 'BEGIN { printf "%.3f", t / b }') | $min | $(awk -v b="$base_min" -v t="$min" 'BEGIN { printf "%.3f", t / b }') |"
+		echo "| $c | $med | $(ratio "$base_med" "$med") | $(ratio "$none_med" "$med") | $min | $(ratio "$base_min" "$min") | $(ratio "$none_min" "$min") |"
 	done
+	echo
+	echo "History storage after the last \`history\` round ($calls calls over $husers users): $hrows rows,"
+	echo "$hwhole of them whole documents ($hdocs bytes), the patches $hpatch bytes; the table with its indexes $hsize bytes."
 	echo
 	echo "Rounds (CPU µs per call): $(tr '\n' ';' <"$work/tps" | sed 's/;$//; s/;/; /g')"
 } >"$out"
