@@ -48,7 +48,7 @@ BEGIN
 END
 $$;
 
-SELECT format('During the runs that count, other processes used a median %s%% (at most %s%%) of the machine''s CPU; %s of %s runs were redone for being disturbed.',
+SELECT format('During the runs that count, other processes used a median %s%% (at most %s%%) of the machine''s CPU; %s of %s runs were redone for being disturbed. The machine''s tick counts (/proc/stat) and the processes'' own CPU times are kept by different kernel clocks, so shares within a few percent of zero, negative ones too, mean no other load.',
 			  round(percentile_cont(0.5) WITHIN GROUP (ORDER BY foreign_pct)::numeric, 1), round(max(foreign_pct)::numeric, 1),
 			  sum(sign(attempts - 1)), count(*))
 FROM bench.upsert_run;

@@ -22,21 +22,26 @@
 #            history table in every round
 #   history_keep  the same with keep_count 50: pruning as it goes
 # and, after the last history round, the history table's size against the
-# patches it holds and the whole documents among them.
+# patches it holds and the whole documents among them.  Then end to end, as
+# an application sees it: pgbench -M prepared, 2 clients, the same call in
+# a transaction of its own (synchronous_commit off), for none, rules and
+# history, TPS_SECONDS each, in turn over the same number of rounds.
 # Writes test/bench/results/write_cost.md.
 #
-# Usage: test/bench/write_cost.sh [--rounds N] [--calls N] [--base REV]
+# Usage: test/bench/write_cost.sh [--rounds N] [--calls N] [--base REV] [--tps-seconds S]
 set -euo pipefail
 source "$(dirname "$0")/../lib/cluster.sh"
 rounds=11
 calls=30000
 base=fd14e7d
+tps_seconds=5
 out=$UM_ROOT/test/bench/results/write_cost.md
 while [ $# -gt 0 ]; do
 	case $1 in
 		--rounds) rounds=$2; shift ;;
 		--calls) calls=$2; shift ;;
 		--base) base=$2; shift ;;
+		--tps-seconds) tps_seconds=$2; shift ;;
 		--out) out=$2; shift ;;
 		*) sed -n '2,/^set -euo/p' "$0" | sed '$d' >&2; exit 2 ;;
 	esac
@@ -104,21 +109,43 @@ set_case() {
 		history_keep) use_library "$work/new.so"; sql -c "SELECT user_metadata.set_history('b', true, keep_count => 50)" >/dev/null ;;
 	esac
 }
-cases="base none rules rules100 history history_keep"
-: >"$work/tps"
-for round in $(seq 1 "$rounds"); do
-	for c in $cases; do
-		set_case "$c"
-		us=$(sql -c "SELECT public.upsert_us($calls)")
-		um_log "round $round $c: $us µs of CPU per call"
-		echo "$c $us" >>"$work/tps"
-		[ "$c" != history ] || storage=$(sql -F ' ' -c "SELECT count(*), count(metadata), count(DISTINCT user_id),
-			sum(pg_column_size(patch)), sum(pg_column_size(metadata)),
-			pg_total_relation_size('user_metadata.user_metadata_history')
-			FROM user_metadata.user_metadata_history")
+# interleave CASES OUT MEASURE: every round runs MEASURE CASE on each case in
+# turn, appending "CASE value" to OUT
+interleave() {
+	local round c value
+	: >"$2"
+	for round in $(seq 1 "$rounds"); do
+		for c in $1; do
+			set_case "$c"
+			value=$("$3" "$c")
+			um_log "round $round $c: $value"
+			echo "$c $value" >>"$2"
+		done
 	done
-done
-median() { grep "^$1 " "$work/tps" | awk '{print $2}' | sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
+}
+# in-server CPU µs per call; after history, what its table holds
+cpu_per_call() {
+	sql -c "SELECT public.upsert_us($calls)"
+	[ "$1" != history ] || sql -F ' ' -c "SELECT count(*), count(metadata), count(DISTINCT user_id),
+		sum(pg_column_size(patch)), sum(pg_column_size(metadata)),
+		pg_total_relation_size('user_metadata.user_metadata_history')
+		FROM user_metadata.user_metadata_history" >"$work/storage"
+}
+# end to end: pgbench's TPS of the same call
+cat >"$work/upsert.pgbench" <<'PGBENCH'
+\set u random(1, 10000)
+SELECT user_metadata.update_user_metadata('u' || :u, '{"n": 1, "s": "y", "flag": false}', 'b');
+PGBENCH
+pgbench_tps() {
+	"$PGBIN/pgbench" -n -M prepared -c 2 -j 2 -T "$tps_seconds" -f "$work/upsert.pgbench" postgres |
+		sed -n 's/^tps = \([0-9]*\).*/\1/p'
+}
+cases="base none rules rules100 history history_keep"
+tps_cases="none rules history"
+interleave "$cases" "$work/tps" cpu_per_call
+interleave "$tps_cases" "$work/e2e" pgbench_tps
+storage=$(cat "$work/storage")
+median() { grep "^$1 " "${2:-$work/tps}" | awk '{print $2}' | sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
 minimum() { grep "^$1 " "$work/tps" | awk '{print $2}' | sort -n | head -1; }
 base_med=$(median base)
 base_min=$(minimum base)
@@ -143,6 +170,17 @@ read -r hrows hwhole husers hpatch hdocs hsize <<<"$storage"
 	echo "History storage after the last \`history\` round ($calls calls over $husers users): $hrows rows,"
 	echo "$hwhole of them whole documents ($hdocs bytes), the patches $hpatch bytes; the table with its indexes $hsize bytes."
 	echo
+	echo "End to end (pgbench -M prepared -c 2 -j 2 -T $tps_seconds, $rounds rounds, the cases in turn):"
+	echo
+	echo "| contender | TPS, median | ÷ none (cost: none's TPS ÷ this one's) |"
+	echo "| --- | ---: | ---: |"
+	for c in $tps_cases; do
+		med=$(median "$c" "$work/e2e")
+		echo "| $c | $med | $(ratio "$med" "$(median none "$work/e2e")") |"
+	done
+	echo
 	echo "Rounds (CPU µs per call): $(tr '\n' ';' <"$work/tps" | sed 's/;$//; s/;/; /g')"
+	echo
+	echo "Rounds (TPS): $(tr '\n' ';' <"$work/e2e" | sed 's/;$//; s/;/; /g')"
 } >"$out"
 cat "$out"
