@@ -202,3 +202,130 @@ REVOKE ALL ON FUNCTION
 	user_metadata.user_metadata_history(text, text),
 	user_metadata.get_user_metadata_as_of(text, timestamptz, text)
 FROM PUBLIC;
+
+-- Imports: with skip_bad, a document that the app's rules refuse (23514 from
+-- the table's trigger, on the document as on_conflict would store it) is
+-- reported as a bad row, not the end of the import.
+
+-- One batch of an import's rows, each user once, written with on_conflict's
+-- rule; returns how many users it kept (on_conflict keep).  With skip_bad,
+-- a batch that some document's rules refuse is written again user by user,
+-- and the users refused become bad rows with the rule they break.
+CREATE FUNCTION user_metadata.import_write_or_skip(user_ids text[], documents jsonb[], app text,
+	on_conflict text, skip_bad boolean)
+RETURNS bigint
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	kept bigint := 0;
+	message text;
+	reason text;
+BEGIN
+	IF NOT skip_bad THEN
+		RETURN pg_catalog.cardinality(user_ids) OPERATOR(pg_catalog.-)
+			user_metadata.import_write(user_ids, documents, app, on_conflict);
+	END IF;
+	BEGIN
+		RETURN pg_catalog.cardinality(user_ids) OPERATOR(pg_catalog.-)
+			user_metadata.import_write(user_ids, documents, app, on_conflict);
+	EXCEPTION WHEN check_violation THEN
+		NULL;	-- find the documents refused below, one user at a time
+	END;
+	FOR n IN 1 .. pg_catalog.cardinality(user_ids) LOOP
+		BEGIN
+			kept := kept OPERATOR(pg_catalog.+) 1 OPERATOR(pg_catalog.-)
+				user_metadata.import_write(ARRAY[user_ids[n]], ARRAY[documents[n]], app, on_conflict);
+		EXCEPTION WHEN check_violation THEN
+			GET STACKED DIAGNOSTICS message = MESSAGE_TEXT, reason = PG_EXCEPTION_DETAIL;
+			UPDATE pg_temp.user_metadata_import i SET outcome = 'bad'::text,
+				detail = CASE WHEN reason OPERATOR(pg_catalog.=) ''::text THEN message
+							  ELSE message OPERATOR(pg_catalog.||) ': '::text OPERATOR(pg_catalog.||) reason END
+				WHERE i.app_id OPERATOR(pg_catalog.=) app AND i.user_id OPERATOR(pg_catalog.=) user_ids[n]
+					AND i.outcome IS NULL;
+		END;
+	END LOOP;
+	RETURN kept;
+END
+$$;
+
+-- Rows of pg_temp.user_metadata_import that cannot be imported become
+-- outcome 'bad' (with the reason), later rows of a user 'duplicate'; unless
+-- skip_bad, any bad row raises 22P02 and nothing is written; then the other
+-- rows are written with on_conflict's rule, and with skip_bad a document the
+-- app's rules refuse is one more bad row.  Messages call rows what
+-- (line, row).  Returns the number of users kept under 'keep'.
+CREATE OR REPLACE FUNCTION user_metadata.import_finish(on_conflict text, skip_bad boolean, what text)
+RETURNS bigint
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	max_bytes bigint := (SELECT s.setting::pg_catalog.int8 FROM pg_catalog.pg_settings s
+						 WHERE s.name = 'user_metadata.max_document_bytes'::text);
+	bad bigint;
+	sample text;
+	app text;
+	ids text[];
+	docs jsonb[];
+	kept bigint := 0;
+	r record;
+BEGIN
+	UPDATE pg_temp.user_metadata_import SET outcome = 'bad'::text, detail = CASE
+		WHEN app_id IS NULL OR pg_catalog.octet_length(app_id) NOT BETWEEN 1 AND 512
+			THEN 'the app id must be 1 to 512 bytes'::text
+		WHEN user_id IS NULL OR pg_catalog.octet_length(user_id) NOT BETWEEN 1 AND 512
+			THEN 'the user id must be 1 to 512 bytes'::text
+		ELSE pg_catalog.format('the document takes %s bytes; user_metadata.max_document_bytes allows %s'::text,
+				pg_catalog.pg_column_size(user_metadata.jsonb_merge(NULL::jsonb, document)), max_bytes) END
+	WHERE outcome IS NULL
+		AND (app_id IS NULL OR pg_catalog.octet_length(app_id) NOT BETWEEN 1 AND 512
+			OR user_id IS NULL OR pg_catalog.octet_length(user_id) NOT BETWEEN 1 AND 512
+			OR (max_bytes > 0 AND pg_catalog.pg_column_size(user_metadata.jsonb_merge(NULL::jsonb, document)) > max_bytes));
+
+	SELECT pg_catalog.count(*), pg_catalog.string_agg(pg_catalog.format('%s %s%s: %s'::text, what, s.line,
+				CASE WHEN s.user_id IS NOT NULL THEN pg_catalog.format(' (app %s, user %s)'::text, s.app_id, s.user_id) END,
+				pg_catalog.rtrim(s.detail, '.'::text)), '; '::text)
+		INTO bad, sample
+		FROM (SELECT i.line, i.app_id, i.user_id, i.detail FROM pg_temp.user_metadata_import i
+			  WHERE i.outcome = 'bad'::text ORDER BY i.line LIMIT 20) s;
+	IF sample IS NOT NULL AND NOT skip_bad THEN
+		SELECT pg_catalog.count(*) INTO bad FROM pg_temp.user_metadata_import i WHERE i.outcome = 'bad'::text;
+		RAISE EXCEPTION USING ERRCODE = 'invalid_text_representation',
+			MESSAGE = pg_catalog.format('%s bad rows in the import; nothing was imported'::text, bad),
+			DETAIL = sample || CASE WHEN bad > 20 THEN '; and more.'::text ELSE '.'::text END,
+			HINT = 'Fix those rows, or pass skip_bad => true to import the others and report these.';
+	END IF;
+
+	-- the first row of a user wins, one with a string id before an ObjectId
+	UPDATE pg_temp.user_metadata_import i
+		SET outcome = 'duplicate'::text,
+			detail = pg_catalog.format('user %s is imported from %s %s'::text, d.user_id, what, d.winner)
+		FROM (SELECT s.line, s.user_id, pg_catalog.row_number() OVER w AS rank,
+					 pg_catalog.first_value(s.line) OVER w AS winner
+			  FROM pg_temp.user_metadata_import s WHERE s.outcome IS NULL
+			  WINDOW w AS (PARTITION BY s.app_id, s.user_id ORDER BY s.string_id DESC, s.line)) d
+		WHERE d.rank > 1 AND i.line = d.line;
+
+	-- each user once now: the order of the writes does not matter
+	FOR app IN SELECT DISTINCT i.app_id FROM pg_temp.user_metadata_import i WHERE i.outcome IS NULL LOOP
+		ids := '{}'::text[];
+		docs := '{}'::jsonb[];
+		FOR r IN SELECT i.user_id, i.document FROM pg_temp.user_metadata_import i
+				 WHERE i.outcome IS NULL AND i.app_id = app LOOP
+			ids := pg_catalog.array_append(ids, r.user_id);
+			docs := pg_catalog.array_append(docs, r.document);
+			IF pg_catalog.cardinality(ids) >= 10000 THEN
+				kept := kept + user_metadata.import_write_or_skip(ids, docs, app, on_conflict, skip_bad);
+				ids := '{}'::text[];
+				docs := '{}'::jsonb[];
+			END IF;
+		END LOOP;
+		kept := kept + user_metadata.import_write_or_skip(ids, docs, app, on_conflict, skip_bad);
+	END LOOP;
+	RETURN kept;
+END
+$$;
+
+COMMENT ON FUNCTION user_metadata.import_write_or_skip(text[], jsonb[], text, text, boolean) IS
+'internal: one batch of an import, the documents the rules refuse skipped with skip_bad';

@@ -44,12 +44,17 @@ SELECT insert_user_metadata_bulk(ARRAY['u5', 'u6'], ARRAY['{"age": 5}', '{"x": 6
 \set SHOW_CONTEXT errors
 SELECT update_user_metadata_bulk(ARRAY['u1', 'u2'], ARRAY['{"age": 31}', '{"age": [2]}']::jsonb[], 'shop');
 \set SHOW_CONTEXT never
--- an import stops at the first document that breaks a rule: nothing imported
+-- without skip_bad an import stops at the first document that breaks a rule: nothing imported
 CREATE TABLE st_rules (app_id text, user_id text, user_metadata text);
 INSERT INTO st_rules VALUES ('shop', 'u7', '{"age": 7}'), ('shop', 'u8', '{"age": "eight"}'), ('other', 'u8', '{"age": "eight"}');
 SELECT * FROM import_supertokens('st_rules');
 \echo :LAST_ERROR_SQLSTATE
 SELECT user_id, metadata FROM user_metadata.user_metadata WHERE app_id IN ('shop', 'other') ORDER BY app_id, user_id;
+-- with skip_bad the documents the rules refuse are bad rows, the others imported
+SELECT * FROM import_supertokens('st_rules', skip_bad => true);
+SELECT * FROM import_supertokens('st_rules', on_conflict => 'merge', skip_bad => true);
+SELECT user_id, metadata FROM user_metadata.user_metadata WHERE app_id IN ('shop', 'other') ORDER BY app_id, user_id;
+DELETE FROM user_metadata.user_metadata WHERE app_id IN ('shop', 'other') AND user_id IN ('u7', 'u8');
 -- other apps are not held to them
 SELECT set_user_metadata('u1', '{"age": "thirty", "color": "red"}', 'other');
 -- an empty list of keys with other_keys false allows only {}
