@@ -5,11 +5,10 @@
  *	  API's reads and atomic writes, each one prepared statement planned
  *	  once per backend.
  *
- * A write is an UPDATE whose SET clause runs jsonb_merge on the row it has
- * locked, then, when there was no row, an INSERT ... ON CONFLICT DO UPDATE
- * that does the same: concurrent writers of one user, including the very
- * first insert, each merge into the latest committed document: no
- * read-lock-write round trip, no retry loop, no lost update.
+ * A write is a single INSERT ... ON CONFLICT DO UPDATE whose SET clause runs
+ * jsonb_merge on the row it has locked, so concurrent writers of one user,
+ * including the very first insert, each merge into the latest committed
+ * document: no read-lock-write round trip, no retry loop, no lost update.
  * Everything runs inside the caller's transaction.  The table's trigger
  * (document_trigger.c) holds every write to the document rules and sets
  * the timestamps, so the statements pass the caller's document as it is.
@@ -45,9 +44,7 @@ typedef enum StoreStatement
 {
 	STMT_GET,
 	STMT_UPDATE,
-	STMT_UPDATE_EXISTING,
 	STMT_SET,
-	STMT_SET_EXISTING,
 	STMT_SET_BULK,
 	STMT_INSERT_BULK,
 	STMT_CLEAR,
@@ -63,21 +60,7 @@ static const StatementDef statements[NUM_STATEMENTS] = {
 		" WHERE app_id OPERATOR(pg_catalog.=) $1 AND user_id OPERATOR(pg_catalog.=) $2",
 		2, {TEXTOID, TEXTOID}, SPI_OK_SELECT, 1, {JSONBOID}
 	},
-	/*
-	 * The single writes return the row's ids: a trigger may have moved it.
-	 * Each first updates the row in place, and only if there is none runs
-	 * its upsert, which also covers a first insert by a concurrent writer:
-	 * a write of an existing user then pays neither for the proposed row
-	 * of ON CONFLICT (its index probe and BEFORE INSERT triggers) nor for
-	 * the second lock of the row it conflicts with.
-	 */
-	[STMT_UPDATE_EXISTING] = {
-		"UPDATE user_metadata.user_metadata AS t"
-		" SET metadata = user_metadata.jsonb_merge(t.metadata, $3)"
-		" WHERE app_id OPERATOR(pg_catalog.=) $1 AND user_id OPERATOR(pg_catalog.=) $2"
-		" RETURNING app_id, user_id, metadata",
-		3, {TEXTOID, TEXTOID, JSONBOID}, SPI_OK_UPDATE_RETURNING, 3, {TEXTOID, TEXTOID, JSONBOID}
-	},
+	/* the single writes return the row's ids: a trigger may have moved it */
 	[STMT_UPDATE] = {
 		"INSERT INTO user_metadata.user_metadata AS t (app_id, user_id, metadata)"
 		" VALUES ($1, $2, $3)"
@@ -85,13 +68,6 @@ static const StatementDef statements[NUM_STATEMENTS] = {
 		" SET metadata = user_metadata.jsonb_merge(t.metadata, $3)"
 		" RETURNING app_id, user_id, metadata",
 		3, {TEXTOID, TEXTOID, JSONBOID}, SPI_OK_INSERT_RETURNING, 3, {TEXTOID, TEXTOID, JSONBOID}
-	},
-	[STMT_SET_EXISTING] = {
-		"UPDATE user_metadata.user_metadata"
-		" SET metadata = $3"
-		" WHERE app_id OPERATOR(pg_catalog.=) $1 AND user_id OPERATOR(pg_catalog.=) $2"
-		" RETURNING app_id, user_id, metadata",
-		3, {TEXTOID, TEXTOID, JSONBOID}, SPI_OK_UPDATE_RETURNING, 3, {TEXTOID, TEXTOID, JSONBOID}
 	},
 	[STMT_SET] = {
 		"INSERT INTO user_metadata.user_metadata AS t (app_id, user_id, metadata)"
@@ -269,12 +245,7 @@ write_document(StoreStatement stmt, text *app_id, text *user_id, Jsonb *document
 		um_history_set_patch(app_id, user_id, document);
 	PG_TRY();
 	{
-		run_statement(stmt == STMT_UPDATE ? STMT_UPDATE_EXISTING : STMT_SET_EXISTING, values, false, NULL);
-		if (SPI_processed == 0)
-		{
-			SPI_finish();
-			run_statement(stmt, values, false, NULL);
-		}
+		run_statement(stmt, values, false, NULL);
 	}
 	PG_FINALLY();
 	{

@@ -4,7 +4,7 @@
 -- the size limit, and privileges of the admin API.
 --
 BEGIN;
-SELECT plan(48);
+SELECT plan(45);
 SET LOCAL search_path = user_metadata, public;
 
 -- table
@@ -101,23 +101,6 @@ SELECT set_eq($$ SELECT oid::regprocedure FROM pg_proc WHERE pronamespace = 'use
 				 AND proargnames[1] = 'user_id' AND proargtypes[0] = 'text'::regtype $$,
 			  $$ SELECT * FROM user_metadata.per_user_functions() $$,
 			  'every function whose first argument is user_id is in per_user_functions()');
-
--- a write of an existing user updates its row in place: BEFORE INSERT
--- triggers fire only for a new user
-SELECT user_metadata.set_user_metadata('t_trig', '{"a": 1}');
-CREATE FUNCTION pg_temp.refuse_insert() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-	RAISE EXCEPTION 'inserted %', NEW.user_id;
-END $$;
-CREATE TRIGGER t_refuse_insert BEFORE INSERT ON user_metadata.user_metadata
-	FOR EACH ROW EXECUTE FUNCTION pg_temp.refuse_insert();
-SELECT is(user_metadata.update_user_metadata('t_trig', '{"b": 2}'), '{"a": 1, "b": 2}',
-		  'a merge into an existing user fires no BEFORE INSERT trigger');
-SELECT is(user_metadata.set_user_metadata('t_trig', '{"c": 3}'), '{"c": 3}',
-		  'a set of an existing user fires no BEFORE INSERT trigger');
-SELECT throws_ok($$ SELECT user_metadata.update_user_metadata('t_trig_new', '{"b": 2}') $$, 'P0001', 'inserted t_trig_new',
-				 'the first write of a user inserts its row');
-DROP TRIGGER t_refuse_insert ON user_metadata.user_metadata;
 
 SELECT * FROM finish();
 ROLLBACK;
