@@ -219,32 +219,36 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	kept bigint := 0;
+	refused_ids text[] := '{}'::text[];
+	refused_details text[] := '{}'::text[];
 	message text;
 	reason text;
 BEGIN
-	IF NOT skip_bad THEN
-		RETURN pg_catalog.cardinality(user_ids) OPERATOR(pg_catalog.-)
-			user_metadata.import_write(user_ids, documents, app, on_conflict);
-	END IF;
 	BEGIN
 		RETURN pg_catalog.cardinality(user_ids) OPERATOR(pg_catalog.-)
 			user_metadata.import_write(user_ids, documents, app, on_conflict);
 	EXCEPTION WHEN check_violation THEN
-		NULL;	-- find the documents refused below, one user at a time
+		IF NOT skip_bad THEN
+			RAISE;
+		END IF;
 	END;
+	-- find the documents refused, one user at a time; mark them in one scan
 	FOR n IN 1 .. pg_catalog.cardinality(user_ids) LOOP
 		BEGIN
 			kept := kept OPERATOR(pg_catalog.+) 1 OPERATOR(pg_catalog.-)
 				user_metadata.import_write(ARRAY[user_ids[n]], ARRAY[documents[n]], app, on_conflict);
 		EXCEPTION WHEN check_violation THEN
 			GET STACKED DIAGNOSTICS message = MESSAGE_TEXT, reason = PG_EXCEPTION_DETAIL;
-			UPDATE pg_temp.user_metadata_import i SET outcome = 'bad'::text,
-				detail = CASE WHEN reason OPERATOR(pg_catalog.=) ''::text THEN message
-							  ELSE message OPERATOR(pg_catalog.||) ': '::text OPERATOR(pg_catalog.||) reason END
-				WHERE i.app_id OPERATOR(pg_catalog.=) app AND i.user_id OPERATOR(pg_catalog.=) user_ids[n]
-					AND i.outcome IS NULL;
+			refused_ids := pg_catalog.array_append(refused_ids, user_ids[n]);
+			refused_details := pg_catalog.array_append(refused_details,
+				CASE WHEN reason OPERATOR(pg_catalog.=) ''::text THEN message
+					 ELSE message OPERATOR(pg_catalog.||) ': '::text OPERATOR(pg_catalog.||) reason END);
 		END;
 	END LOOP;
+	UPDATE pg_temp.user_metadata_import i SET outcome = 'bad'::text, detail = r.detail
+		FROM ROWS FROM (pg_catalog.unnest(refused_ids), pg_catalog.unnest(refused_details)) AS r (user_id, detail)
+		WHERE i.app_id OPERATOR(pg_catalog.=) app AND i.user_id OPERATOR(pg_catalog.=) r.user_id
+			AND i.outcome IS NULL;
 	RETURN kept;
 END
 $$;
