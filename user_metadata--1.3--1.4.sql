@@ -68,9 +68,11 @@ REVOKE ALL ON TABLE user_metadata.history_settings FROM PUBLIC;
 -- the whole resulting document only where the row before cannot rebuild it
 -- with jsonb_merge (at least every 16th row of a user); otherwise patch
 -- does.  doc_hash, since_full and gap_before let the trigger decide that.
+-- The ids are only ever compared for equality: collation "C" spares every
+-- write two descents of the primary key through the locale's strcoll().
 CREATE TABLE user_metadata.user_metadata_history (
-	app_id				text NOT NULL,
-	user_id				text NOT NULL,
+	app_id				text COLLATE pg_catalog."C" NOT NULL,
+	user_id				text COLLATE pg_catalog."C" NOT NULL,
 	seq					bigint GENERATED ALWAYS AS IDENTITY,
 	changed_at			timestamptz NOT NULL,
 	changed_by			text NOT NULL,

@@ -39,6 +39,20 @@
 #define um_relation_ownercheck(relid, roleid) pg_class_ownercheck((relid), (roleid))
 #endif
 
+/*
+ * 18 gave RelationGetPrimaryKeyIndex() the choice of a deferrable key and
+ * index_beginscan() an instrumentation argument
+ */
+#if PG_VERSION_NUM >= 180000
+#define um_primary_key_index(rel) RelationGetPrimaryKeyIndex((rel), false)
+#define um_index_beginscan(heap, index, snapshot, nkeys) \
+	index_beginscan((heap), (index), (snapshot), NULL, (nkeys), 0)
+#else
+#define um_primary_key_index(rel) RelationGetPrimaryKeyIndex(rel)
+#define um_index_beginscan(heap, index, snapshot, nkeys) \
+	index_beginscan((heap), (index), (snapshot), (nkeys), 0)
+#endif
+
 /* 18 made the binary side of common/base64.h's functions uint8 */
 #if PG_VERSION_NUM >= 180000
 typedef uint8 um_b64_byte;

@@ -37,21 +37,28 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
 #include "access/heapam.h"
 #include "access/htup_details.h"
+#include "access/stratnum.h"
 #include "access/table.h"
 #include "access/tableam.h"
+#include "catalog/index.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_am.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "common/hashfn.h"
 #include "executor/spi.h"
+#include "executor/tuptable.h"
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
+#include "utils/relcache.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
@@ -60,6 +67,7 @@
 #include "auth/identity.h"
 #include "citus/citus_table.h"
 #include "merge/jsonb_merge.h"
+#include "pg_compat.h"
 #include "store/history.h"
 #include "store/statement.h"
 #include "store/store_table.h"
@@ -68,6 +76,7 @@
 #define HISTORY_FULL_EVERY 16
 
 #define HISTORY_TABLE "user_metadata.user_metadata_history"
+#define HISTORY_HINT "Give user_metadata.user_metadata_history back its columns and its primary key (app_id, user_id, seq) as CREATE EXTENSION made them."
 #define SETTINGS_HINT "Give user_metadata.history_settings back its columns app_id text, enabled boolean, keep_max_age interval and keep_max_count integer, as CREATE EXTENSION made them."
 
 /* The merging statement running now, set by the store */
@@ -115,12 +124,16 @@ typedef struct HistorySettings
 	int32		count;
 } HistorySettings;
 
+/* A column of history_settings or user_metadata_history, or 42804 */
 static AttrNumber
-settings_column(Relation rel, const char *name, Oid type)
+history_table_column(Relation rel, const char *name, Oid type)
 {
+	bool		settings = strcmp(RelationGetRelationName(rel), "history_settings") == 0;
+
 	return um_table_column(rel, name, type,
-						   "Every write of user_metadata.user_metadata reads from that table whether the change history of its app is on.",
-						   SETTINGS_HINT);
+						   settings ? "Every write of user_metadata.user_metadata reads from that table whether the change history of its app is on." :
+						   "Every write of an app with history on reads and writes that table.",
+						   settings ? SETTINGS_HINT : HISTORY_HINT);
 }
 
 /* The OID of table name of schema user_metadata, or 42P01 */
@@ -165,10 +178,10 @@ read_settings(text *app_id)
 	rel = table_open(history_relation("history_settings",
 									  "Every write of user_metadata.user_metadata reads from that table whether the change history of its app is on."),
 					 AccessShareLock);
-	attnums[0] = settings_column(rel, "app_id", TEXTOID);
-	attnums[1] = settings_column(rel, "enabled", BOOLOID);
-	attnums[2] = settings_column(rel, "keep_max_age", INTERVALOID);
-	attnums[3] = settings_column(rel, "keep_max_count", INT4OID);
+	attnums[0] = history_table_column(rel, "app_id", TEXTOID);
+	attnums[1] = history_table_column(rel, "enabled", BOOLOID);
+	attnums[2] = history_table_column(rel, "keep_max_age", INTERVALOID);
+	attnums[3] = history_table_column(rel, "keep_max_count", INT4OID);
 	snapshot = RegisterSnapshot(GetLatestSnapshot());
 	scan = table_beginscan(rel, snapshot, 0, NULL);
 	while ((tuple = heap_getnext(scan, ForwardScanDirection)) != NULL)
@@ -243,26 +256,15 @@ typedef enum HistoryStatement
 
 static const StatementDef hstatements[NUM_HISTORY_STATEMENTS] = {
 	/*
-	 * $3 changed_by, $4 changed_by_user_id, $5 patch, $6 the document,
-	 * $7 its hash, $8 the hash of the document before, $9 whether there
-	 * was one, $10 whether the patch fails to rebuild the document
+	 * $3 changed_by, $4 changed_by_user_id, $5 patch, $6 the whole document
+	 * or NULL, $7 its hash, $8 rows since the last whole one, $9 gap_before
 	 */
 	[HSTMT_RECORD] = {
 		"INSERT INTO " HISTORY_TABLE
 		" (app_id, user_id, changed_at, changed_by, changed_by_user_id, patch, metadata, doc_hash, since_full, gap_before)"
-		" SELECT $1, $2, pg_catalog.clock_timestamp(), $3, $4, $5,"
-		"  CASE WHEN f.whole THEN $6 END, $7,"
-		"  CASE WHEN f.whole THEN 0 ELSE l.since_full OPERATOR(pg_catalog.+) 1 END, g.gap"
-		" FROM (VALUES (true)) AS one (x)"
-		" LEFT JOIN LATERAL (SELECT h.doc_hash, h.since_full FROM " HISTORY_TABLE " h"
-		"  WHERE " USER_ROWS("h") " ORDER BY h.seq DESC LIMIT 1) l ON true"
-		" CROSS JOIN LATERAL (SELECT CASE WHEN l.since_full IS NULL THEN $9"
-		"  ELSE l.doc_hash OPERATOR(pg_catalog.<>) $8 END AS gap) g"
-		" CROSS JOIN LATERAL (SELECT $5 IS NULL OR $10 OR g.gap OR l.since_full IS NULL"
-		"  OR l.since_full OPERATOR(pg_catalog.>=) (" CppAsString2(HISTORY_FULL_EVERY) " OPERATOR(pg_catalog.-) 1) AS whole) f"
-		" RETURNING since_full",
-		10, {TEXTOID, TEXTOID, TEXTOID, TEXTOID, JSONBOID, JSONBOID, INT8OID, INT8OID, BOOLOID, BOOLOID},
-		SPI_OK_INSERT_RETURNING, 1, {INT4OID}
+		" VALUES ($1, $2, pg_catalog.clock_timestamp(), $3, $4, $5, $6, $7, $8, $9)",
+		9, {TEXTOID, TEXTOID, TEXTOID, TEXTOID, JSONBOID, JSONBOID, INT8OID, INT4OID, BOOLOID},
+		SPI_OK_INSERT, 0, {InvalidOid}
 	},
 	/*
 	 * Keep the newest $3 rows and those of the last $4, and before them the
@@ -388,15 +390,88 @@ typedef struct HistoryChange
 	HistorySettings settings;
 } HistoryChange;
 
+/* The newest history row of a user: what the next row is built on */
+typedef struct LastRow
+{
+	bool		found;
+	int64		doc_hash;
+	int32		since_full;
+} LastRow;
+
+/*
+ * Read it straight from the primary key, backwards, with the latest
+ * snapshot: the writer that held the user's row lock before us has
+ * committed its row.  A query would cost more than the rest of the
+ * recording put together (executor start of a join).
+ */
+static LastRow
+last_row(text *app_id, text *user_id)
+{
+	LastRow		last = {false};
+	Relation	heap = table_open(history_relation("user_metadata_history",
+												   "The change history of the user documents is kept in that table."),
+								  RowExclusiveLock);
+	AttrNumber	keys[3] = {
+		history_table_column(heap, "app_id", TEXTOID),
+		history_table_column(heap, "user_id", TEXTOID),
+		history_table_column(heap, "seq", INT8OID)
+	};
+	AttrNumber	doc_hash = history_table_column(heap, "doc_hash", INT8OID);
+	AttrNumber	since_full = history_table_column(heap, "since_full", INT4OID);
+	Oid			indexid = um_primary_key_index(heap);
+	Relation	index = OidIsValid(indexid) ? index_open(indexid, AccessShareLock) : NULL;
+	ScanKeyData scankeys[2];
+	Snapshot	snapshot;
+	IndexScanDesc scan;
+	TupleTableSlot *slot;
+
+	if (index == NULL || index->rd_rel->relam != BTREE_AM_OID ||
+		IndexRelationGetNumberOfKeyAttributes(index) != 3 ||
+		index->rd_index->indkey.values[0] != keys[0] || index->rd_index->indkey.values[1] != keys[1] ||
+		index->rd_index->indkey.values[2] != keys[2] || (index->rd_indoption[2] & INDOPTION_DESC) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("table user_metadata.user_metadata_history has no primary key (app_id, user_id, seq)"),
+				 errdetail("Every write of an app with history on finds the user's last history row by it."),
+				 errhint(HISTORY_HINT)));
+	for (int i = 0; i < 2; i++)
+		ScanKeyEntryInitialize(&scankeys[i], 0, i + 1, BTEqualStrategyNumber, InvalidOid,
+							   index->rd_indcollation[i], F_TEXTEQ, PointerGetDatum(i == 0 ? app_id : user_id));
+	snapshot = RegisterSnapshot(GetLatestSnapshot());
+	scan = um_index_beginscan(heap, index, snapshot, 2);
+	index_rescan(scan, scankeys, 2, NULL, 0);
+	slot = table_slot_create(heap, NULL);
+	if (index_getnext_slot(scan, BackwardScanDirection, slot))
+	{
+		bool		hash_null;
+		bool		since_null;
+		Datum		hash = slot_getattr(slot, doc_hash, &hash_null);
+		Datum		since = slot_getattr(slot, since_full, &since_null);
+
+		/* a row without them (a DBA's) cannot be built on: a whole document follows */
+		last.found = !hash_null && !since_null;
+		last.doc_hash = hash_null ? 0 : DatumGetInt64(hash);
+		last.since_full = since_null ? 0 : DatumGetInt32(since);
+	}
+	ExecDropSingleTupleTableSlot(slot);
+	index_endscan(scan);
+	UnregisterSnapshot(snapshot);
+	index_close(index, AccessShareLock);
+	table_close(heap, RowExclusiveLock);
+	return last;
+}
+
 static Datum
 record_as_owner(FunctionCallInfo fcinfo, void *arg)
 {
 	HistoryChange *change = arg;
-	Datum		values[10];
-	bool		nulls[10] = {false};
+	Datum		values[9];
+	bool		nulls[9] = {false};
 	text	   *user_id = um_identity_user_id_if_set();
-	bool		isnull;
-	bool		whole;
+	LastRow		last = last_row(change->app_id, change->user_id);
+	bool		gap = last.found ? last.doc_hash != change->before_hash : change->had_document;
+	bool		whole = change->patch == NULL || change->mismatch || gap || !last.found ||
+		last.since_full >= HISTORY_FULL_EVERY - 1;
 
 	values[0] = PointerGetDatum(change->app_id);
 	values[1] = PointerGetDatum(change->user_id);
@@ -406,16 +481,15 @@ record_as_owner(FunctionCallInfo fcinfo, void *arg)
 	values[4] = PointerGetDatum(change->patch);
 	nulls[4] = change->patch == NULL;
 	values[5] = JsonbPGetDatum(change->document);
+	nulls[5] = !whole;
 	values[6] = Int64GetDatum(document_hash(change->document));
-	values[7] = Int64GetDatum(change->before_hash);
-	values[8] = BoolGetDatum(change->had_document);
-	values[9] = BoolGetDatum(change->mismatch);
+	values[7] = Int32GetDatum(whole ? 0 : last.since_full + 1);
+	values[8] = BoolGetDatum(gap);
 
 	history_connect();
 	run_history_statement(HSTMT_RECORD, values, nulls, false);
 	if (SPI_processed != 1)
 		um_statement_changed(&history_statements, "It recorded no history row.");
-	whole = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)) == 0 && !isnull;
 	/* pruning keeps a whole document: the time to prune is when one comes */
 	if (whole && (change->settings.has_count || change->settings.has_age))
 		(void) prune_user(change->app_id, change->user_id, &change->settings);

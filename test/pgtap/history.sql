@@ -7,7 +7,7 @@
 -- the history directly; the SQLSTATE of every refused call.
 --
 BEGIN;
-SELECT plan(44);
+SELECT plan(46);
 
 CREATE ROLE um_h_admin;
 CREATE ROLE um_h_scoped;
@@ -171,6 +171,12 @@ SELECT is(pg_temp.state_after($$ALTER TABLE user_metadata.history_settings ALTER
 SELECT is(pg_temp.state_after($$ALTER TABLE user_metadata.user_metadata_history RENAME TO history_elsewhere$$,
 	$$SELECT user_metadata.update_user_metadata('c3', '{"x":1}')$$), '42P01',
 	'without the history table a write of an app with history on fails (42P01)');
+SELECT is(pg_temp.state_after($$ALTER TABLE user_metadata.user_metadata_history ALTER COLUMN since_full TYPE bigint$$,
+	$$SELECT user_metadata.update_user_metadata('c3', '{"x":1}')$$), '42804',
+	'a retyped history column a write reads fails the writes of an app with history on (42804)');
+SELECT is(pg_temp.state_after($$ALTER TABLE user_metadata.user_metadata_history DROP CONSTRAINT user_metadata_history_pkey$$,
+	$$SELECT user_metadata.update_user_metadata('c3', '{"x":1}')$$), '55000',
+	'without its primary key, by which a write finds the last history row, the write fails (55000)');
 CREATE TABLE pg_temp.other (x int);
 CREATE TRIGGER wrong BEFORE INSERT ON pg_temp.other FOR EACH ROW EXECUTE FUNCTION user_metadata.record_history();
 SELECT throws_ok($$INSERT INTO pg_temp.other VALUES (1)$$, '39P01', NULL,
