@@ -106,13 +106,3 @@ INSERT INTO atlas_lines VALUES (1, '{"userId": "imported", "d": {"$date": 0}}'),
 	(2, '{"userId": {"$oid": "64b7f0c2a1b2c3d4e5f60718"}, "v": 1}'), (3, '{"userId": "64b7f0c2a1b2c3d4e5f60718", "v": 2}');
 SELECT * FROM import_atlas_custom_user_data('atlas_lines');
 SELECT * FROM get_user_metadata_bulk(ARRAY['imported', '64b7f0c2a1b2c3d4e5f60718']);
--- an import that the document rules refuse in part, its users on several
--- partitions: with skip_bad the refused documents are bad rows and the
--- others are imported, as directly (without skip_bad: test/suites/proxy.sh)
-SELECT set_document_rules('ruled', '{"keys": {"plan": "string"}}');
-CREATE TEMP TABLE ruled_lines (line bigint, document text);
-INSERT INTO ruled_lines SELECT i, jsonb_build_object('userId', 'ruled' || i, 'plan', CASE WHEN i % 4 = 0 THEN to_jsonb(i) ELSE to_jsonb('p' || i) END)::text
-FROM generate_series(1, 12) i;
-SELECT * FROM import_atlas_custom_user_data('ruled_lines', 'ruled', skip_bad => true) WHERE outcome <> 'imported';
-SELECT * FROM get_user_metadata_bulk(ARRAY(SELECT 'ruled' || i FROM generate_series(1, 12) i), 'ruled');
-SELECT set_document_rules('ruled', NULL);

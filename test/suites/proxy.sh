@@ -298,23 +298,32 @@ check "documented difference: a proxied write commits on its partition at once, 
 			-c 'ROLLBACK' -c "SELECT user_metadata.get_user_metadata('tx')" | tail -1
 	done | paste -sd '|')"
 
-# An import without skip_bad that one partition's rules refuse: 23514 both
-# ways; directly nothing is imported, through the proxy the partitions that
-# took their share keep it (which ones is PL/Proxy's timing), but never a
-# refused document
+# An import that the document rules refuse in part, its users on several
+# partitions (not in calls.sql: Citus refuses rules).  Without skip_bad:
+# 23514 both ways; directly nothing is imported, through the proxy the
+# partitions that took their share keep it (which ones is PL/Proxy's
+# timing), but never a refused document.  With skip_bad: the same bad rows
+# and the same documents both ways.
 for db in um_direct um_proxy; do
 	sql "$A_PORT" "$db" >"$work/ruled_import.$db" 2>&1 <<'SQL' || true
-SELECT user_metadata.set_document_rules('ruled2', '{"keys": {"plan": "string"}}');
-CREATE TABLE ruled2_lines AS SELECT i AS line, jsonb_build_object('userId', 'r' || i,
+SELECT user_metadata.set_document_rules('ruled', '{"keys": {"plan": "string"}}');
+CREATE TABLE ruled_lines AS SELECT i AS line, jsonb_build_object('userId', 'r' || i,
 	'plan', CASE WHEN i % 4 = 0 THEN to_jsonb(i) ELSE to_jsonb('p' || i) END)::text AS document
 FROM generate_series(1, 12) i;
+CREATE VIEW ruled_stored AS SELECT 'stored ' || count(*) FILTER (WHERE metadata <> '{}') || ' refused '
+	|| count(*) FILTER (WHERE metadata->>'plan' NOT LIKE 'p%') AS counts
+FROM user_metadata.get_user_metadata_bulk(ARRAY(SELECT 'r' || i FROM generate_series(1, 12) i), 'ruled');
 \set ON_ERROR_STOP off
-SELECT * FROM user_metadata.import_atlas_custom_user_data('ruled2_lines', 'ruled2');
+SELECT * FROM user_metadata.import_atlas_custom_user_data('ruled_lines', 'ruled');
 \echo state :LAST_ERROR_SQLSTATE
-SELECT 'stored ' || count(*) FILTER (WHERE metadata <> '{}') || ' refused ' || count(*) FILTER (WHERE metadata->>'plan' NOT LIKE 'p%')
-FROM user_metadata.get_user_metadata_bulk(ARRAY(SELECT 'r' || i FROM generate_series(1, 12) i), 'ruled2');
-SELECT user_metadata.set_document_rules('ruled2', NULL);
-DROP TABLE ruled2_lines;
+\set ON_ERROR_STOP on
+SELECT counts FROM ruled_stored;
+SELECT format('skip_bad|%s|%s|%s|%s', line, user_id, outcome, detail)
+FROM user_metadata.import_atlas_custom_user_data('ruled_lines', 'ruled', skip_bad => true) WHERE outcome <> 'imported';
+SELECT 'after skip_bad ' || counts FROM ruled_stored;
+SELECT user_metadata.set_document_rules('ruled', NULL);
+DROP VIEW ruled_stored;
+DROP TABLE ruled_lines;
 SQL
 done
 check "an import without skip_bad that the rules refuse: 23514 directly, nothing stored" "state 23514|stored 0 refused 0" \
@@ -323,6 +332,12 @@ proxy_ruled=$(grep -E '^(state|stored) ' "$work/ruled_import.um_proxy" | paste -
 [[ $proxy_ruled =~ ^state\ 23514\|stored\ [0-9]\ refused\ 0$ ]] && rc=0 || rc=1
 [ $rc = 0 ] || echo "# through the proxy: $proxy_ruled" >&2
 check_status $rc "documented difference: through the proxy the same import fails with 23514 too, but keeps what the accepting partitions took, never a refused document"
+check "then with skip_bad, directly: the 3 refused documents are bad rows naming user, key and rule, the 9 others stored" \
+	"3|after skip_bad stored 9 refused 0" \
+	"$(grep -c '^skip_bad|[0-9]*|r[0-9]*|bad|.*has key "plan" of type number' "$work/ruled_import.um_direct")|$(grep '^after skip_bad' "$work/ruled_import.um_direct")"
+diff <(grep -E '^(skip_bad|after skip_bad)' "$work/ruled_import.um_direct") \
+	<(grep -E '^(skip_bad|after skip_bad)' "$work/ruled_import.um_proxy") >&2 && rc=0 || rc=$?
+check_status $rc "and through the proxy the same bad rows, details and documents"
 
 #
 # 2. Per-app admin scopes on the proxy
