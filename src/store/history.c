@@ -401,8 +401,8 @@ typedef struct LastRow
 /*
  * Read it straight from the primary key, backwards, with the latest
  * snapshot: the writer that held the user's row lock before us has
- * committed its row.  A query would cost more than the rest of the
- * recording put together (executor start of a join).
+ * committed its row.  Joined into the insert as a query, its executor
+ * start alone took a quarter of the recording.
  */
 static LastRow
 last_row(text *app_id, text *user_id)
