@@ -34,4 +34,12 @@ extern void um_one_dimension(ArrayType *array, const char *argname);
 /* An array of ids (one dimension, else 2202E): 22004 for SQL NULL or a null element, 22023 for an empty one */
 extern ArrayType *um_id_array_arg(FunctionCallInfo fcinfo, int argno, const char *argname);
 
+/* Whether two ids are the same bytes (a collation's equality may be wider) */
+static inline bool
+um_same_id(const text *a, const text *b)
+{
+	return VARSIZE_ANY_EXHDR(a) == VARSIZE_ANY_EXHDR(b) &&
+		memcmp(VARDATA_ANY(a), VARDATA_ANY(b), VARSIZE_ANY_EXHDR(a)) == 0;
+}
+
 #endif							/* ARGS_H */

@@ -44,6 +44,7 @@
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
 
+#include "args.h"
 #include "auth/admin_access.h"
 #include "store/store_table.h"
 
@@ -115,8 +116,7 @@ require_app_admin(Oid roleid, text *app_id)
 		{
 			text	   *scope = DatumGetTextPP(app);
 
-			allowed = VARSIZE_ANY_EXHDR(scope) == VARSIZE_ANY_EXHDR(app_id) &&
-				memcmp(VARDATA_ANY(scope), VARDATA_ANY(app_id), VARSIZE_ANY_EXHDR(app_id)) == 0;
+			allowed = um_same_id(scope, app_id);
 		}
 	}
 	table_endscan(scan);

@@ -9,11 +9,12 @@
  * max_keys (root keys), max_bytes (the stored jsonb's size, as
  * user_metadata.max_document_bytes measures it), keys (root key to a JSON
  * type name or a list of them) and other_keys (false: only the keys listed).
- * The trigger reads the table on every write with the latest snapshot, as
- * admin_access.c reads the scopes: no cache that a write in replica mode or
- * with triggers disabled could leave stale, no SPI; one probe of its
- * primary key, also for an app without rules.  Only the parse of the last
- * rules read is kept, by their bytes.  A dropped or retyped table refuses
+ * The trigger reads the table with the latest snapshot once per statement
+ * and app (statement_rules), not once per row, as admin_access.c reads the
+ * scopes: no cache that a write in replica mode or with triggers disabled
+ * could leave stale, no SPI; one probe of its primary key, also for an app
+ * without rules.  Only the parse of the last rules read is kept, by their
+ * bytes.  A dropped or retyped table refuses
  * every write, and rules that are not valid (written around
  * set_document_rules) refuse their app's writes: the check fails closed.
  *
@@ -425,8 +426,7 @@ read_rules(text *app_id)
 		if (isnull)
 			continue;
 		row_app = DatumGetTextPP(app);
-		if (VARSIZE_ANY_EXHDR(row_app) != VARSIZE_ANY_EXHDR(app_id) ||
-			memcmp(VARDATA_ANY(row_app), VARDATA_ANY(app_id), VARSIZE_ANY_EXHDR(app_id)) != 0)
+		if (!um_same_id(row_app, app_id))
 			continue;
 		found = true;
 		value = heap_getattr(tuple, rules_attnum, RelationGetDescr(rel), &isnull);
@@ -473,10 +473,49 @@ parsed(Jsonb *stored, const char *app)
 	return &parsed_rules;
 }
 
-void
-um_check_document_rules(text *app_id, text *user_id, Jsonb *document)
+/*
+ * The rules of the app a statement last read, kept in the trigger's
+ * FmgrInfo, which lives as long as the statement's executor: its other rows
+ * (the proposed row of an upsert and the row it updates, every row of a
+ * bulk write) need no second read, and the next statement reads the table
+ * again.  set_document_rules, whose SHARE lock waits for the writers under
+ * way, cannot change the rules under a writing statement.
+ */
+typedef struct StatementRules
 {
-	Jsonb	   *stored = read_rules(app_id);
+	text	   *app_id;
+	Jsonb	   *rules;			/* NULL: the app has none */
+} StatementRules;
+
+static Jsonb *
+statement_rules(FmgrInfo *flinfo, text *app_id)
+{
+	StatementRules *memo = flinfo->fn_extra;
+	MemoryContext caller;
+	Jsonb	   *rules;
+
+	if (memo != NULL && um_same_id(memo->app_id, app_id))
+		return memo->rules;
+	rules = read_rules(app_id);
+	caller = MemoryContextSwitchTo(flinfo->fn_mcxt);
+	if (memo == NULL)
+		memo = flinfo->fn_extra = palloc0(sizeof(StatementRules));
+	else
+	{
+		pfree(memo->app_id);
+		if (memo->rules != NULL)
+			pfree(memo->rules);
+	}
+	memo->app_id = DatumGetTextPCopy(PointerGetDatum(app_id));
+	memo->rules = rules == NULL ? NULL : DatumGetJsonbPCopy(JsonbPGetDatum(rules));
+	MemoryContextSwitchTo(caller);
+	return memo->rules;
+}
+
+void
+um_check_document_rules(FmgrInfo *flinfo, text *app_id, text *user_id, Jsonb *document)
+{
+	Jsonb	   *stored = statement_rules(flinfo, app_id);
 	char	   *app;
 	char	   *detail;
 
@@ -541,8 +580,7 @@ check_stored_documents(text *app_id, Jsonb *stored_rules)
 			continue;
 		MemoryContextSwitchTo(per_row);
 		row_app = DatumGetTextPP(value);
-		if (VARSIZE_ANY_EXHDR(row_app) != VARSIZE_ANY_EXHDR(app_id) ||
-			memcmp(VARDATA_ANY(row_app), VARDATA_ANY(app_id), VARSIZE_ANY_EXHDR(app_id)) != 0)
+		if (!um_same_id(row_app, app_id))
 			goto next;
 		value = heap_getattr(tuple, columns.metadata, RelationGetDescr(rel), &isnull);
 		if (isnull)

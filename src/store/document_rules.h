@@ -11,6 +11,7 @@
 #ifndef DOCUMENT_RULES_H
 #define DOCUMENT_RULES_H
 
+#include "fmgr.h"
 #include "utils/jsonb.h"
 
 /*
@@ -18,7 +19,9 @@
  * app_id about to be stored, follows the app's rules; nothing to do for an
  * app without rules.  Fails closed (42P01, 42804, 22023) when the rules
  * table was dropped or altered, or holds rules that are not valid.
+ * flinfo, the calling trigger's, keeps the rules read for the statement's
+ * other rows.
  */
-extern void um_check_document_rules(text *app_id, text *user_id, Jsonb *document);
+extern void um_check_document_rules(FmgrInfo *flinfo, text *app_id, text *user_id, Jsonb *document);
 
 #endif							/* DOCUMENT_RULES_H */

@@ -92,13 +92,6 @@ um_history_set_patch(text *app_id, text *user_id, Jsonb *patch)
 	pending_patch = patch;
 }
 
-static bool
-same_text(text *a, text *b)
-{
-	return VARSIZE_ANY_EXHDR(a) == VARSIZE_ANY_EXHDR(b) &&
-		memcmp(VARDATA_ANY(a), VARDATA_ANY(b), VARSIZE_ANY_EXHDR(a)) == 0;
-}
-
 /* Byte equality: the rebuild must give back exactly the stored document */
 static bool
 same_document(Jsonb *a, Jsonb *b)
@@ -155,7 +148,8 @@ history_relation(const char *name, const char *detail)
  * Read the settings of app_id (all zero: none), or with app_id NULL those of
  * every app with history on, as a list of AppHistory (NIL: none), in one
  * scan with the latest snapshot: the settings a concurrent set_history
- * committed count from the next write on.  The trigger asks for the apps
+ * committed count from the next statement on (the trigger reads them once
+ * per statement, statement_settings).  The trigger asks for the apps
  * with history on before it reads a column of the store, which a DBA may
  * have dropped while history is off everywhere.
  */
@@ -191,7 +185,7 @@ read_settings(text *app_id)
 		bool		isnull;
 		Datum		value = heap_getattr(tuple, attnums[0], desc, &isnull);
 
-		if (isnull || (app_id != NULL && !same_text(DatumGetTextPP(value), app_id)))
+		if (isnull || (app_id != NULL && !um_same_id(DatumGetTextPP(value), app_id)))
 			continue;
 		app = palloc0(sizeof(AppHistory));
 		app->app_id = DatumGetTextPCopy(value);
@@ -217,6 +211,32 @@ read_settings(text *app_id)
 	return apps;
 }
 
+/*
+ * The apps with history on, read once per statement: kept in the trigger's
+ * FmgrInfo, which lives as long as the statement's executor, for its other
+ * rows (a bulk write's, an import's).
+ */
+typedef struct StatementSettings
+{
+	List	   *apps;
+} StatementSettings;
+
+static List *
+statement_settings(FmgrInfo *flinfo)
+{
+	MemoryContext caller;
+	StatementSettings *memo;
+
+	if (flinfo->fn_extra != NULL)
+		return ((StatementSettings *) flinfo->fn_extra)->apps;
+	caller = MemoryContextSwitchTo(flinfo->fn_mcxt);
+	memo = palloc0(sizeof(StatementSettings));
+	memo->apps = read_settings(NULL);
+	flinfo->fn_extra = memo;
+	MemoryContextSwitchTo(caller);
+	return memo->apps;
+}
+
 /* The settings of app_id in apps, a list of read_settings; NULL: none */
 static const HistorySettings *
 settings_of(List *apps, text *app_id)
@@ -227,7 +247,7 @@ settings_of(List *apps, text *app_id)
 	{
 		AppHistory *app = lfirst(cell);
 
-		if (same_text(app->app_id, app_id))
+		if (um_same_id(app->app_id, app_id))
 			return &app->settings;
 	}
 	return NULL;
@@ -393,7 +413,8 @@ typedef struct HistoryChange
 /* The newest history row of a user: what the next row is built on */
 typedef struct LastRow
 {
-	bool		found;
+	bool		exists;			/* the user has a history row */
+	bool		found;			/* and the last one can be built on */
 	int64		doc_hash;
 	int32		since_full;
 } LastRow;
@@ -449,6 +470,7 @@ last_row(text *app_id, text *user_id)
 		Datum		since = slot_getattr(slot, since_full, &since_null);
 
 		/* a row without them (a DBA's) cannot be built on: a whole document follows */
+		last.exists = true;
 		last.found = !hash_null && !since_null;
 		last.doc_hash = hash_null ? 0 : DatumGetInt64(hash);
 		last.since_full = since_null ? 0 : DatumGetInt32(since);
@@ -490,8 +512,11 @@ record_as_owner(FunctionCallInfo fcinfo, void *arg)
 	run_history_statement(HSTMT_RECORD, values, nulls, false);
 	if (SPI_processed != 1)
 		um_statement_changed(&history_statements, "It recorded no history row.");
-	/* pruning keeps a whole document: the time to prune is when one comes */
-	if (whole && (change->settings.has_count || change->settings.has_age))
+	/*
+	 * Pruning keeps a whole document: the time to prune is when one comes,
+	 * unless it is the user's first row, with nothing before it to prune.
+	 */
+	if (whole && last.exists && (change->settings.has_count || change->settings.has_age))
 		(void) prune_user(change->app_id, change->user_id, &change->settings);
 	SPI_finish();
 	return (Datum) 0;
@@ -518,7 +543,7 @@ record_change(FunctionCallInfo fcinfo, List *apps, text *app_id, text *user_id, 
 		before = empty;
 	change.document = after != NULL ? after : empty;
 	if (after != NULL && pending_patch != NULL &&
-		same_text(pending_app_id, app_id) && same_text(pending_user_id, user_id))
+		um_same_id(pending_app_id, app_id) && um_same_id(pending_user_id, user_id))
 	{
 		change.patch = pending_patch;
 		change.mismatch = !same_document(um_merge_root(before, pending_patch), after);
@@ -571,7 +596,7 @@ record_history(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("record_history must be fired AFTER INSERT OR UPDATE OR DELETE FOR EACH ROW")));
 
-	apps = read_settings(NULL);
+	apps = statement_settings(fcinfo->flinfo);
 	if (apps == NIL)
 		return PointerGetDatum(NULL);
 	desc = RelationGetDescr(trigdata->tg_relation);
@@ -598,7 +623,7 @@ record_history(PG_FUNCTION_ARGS)
 
 	/* the table's NOT NULL constraints keep ids; a DBA may have dropped them */
 	if (old_tuple != NULL && new_tuple != NULL && old_app && old_user && new_app && new_user &&
-		same_text(old_app, new_app) && same_text(old_user, new_user))
+		um_same_id(old_app, new_app) && um_same_id(old_user, new_user))
 		record_change(fcinfo, apps, new_app, new_user,
 					  tuple_document(old_tuple, desc, columns.metadata),
 					  tuple_document(new_tuple, desc, columns.metadata));

@@ -297,7 +297,8 @@ INSERT INTO bench.upsert_contender VALUES
 	(1, 'update_user_metadata', 'update_user_metadata'),
 	(2, 'read-lock-write (client merge)', 'read_lock_write'),
 	(3, 'SQL upsert with ||', 'sql_upsert'),
-	(4, 'plain UPDATE (floor)', 'plain_update');
+	(4, 'plain UPDATE (floor)', 'plain_update'),
+	(5, 'plain UPDATE … RETURNING (floor returning the document)', 'plain_update_returning');
 CREATE TABLE bench.upsert_run (fsync text, contender text, users int, clients int, rep int, seconds int,
 							   tps float8, latency_ms float8, transactions bigint, failed bigint, foreign_pct float8,
 							   attempts int, cpu_s float8);

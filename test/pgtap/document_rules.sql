@@ -2,10 +2,11 @@
 -- test/pgtap/document_rules.sql: per-app document rules by role: who may
 -- set and read them (PUBLIC not, a scoped admin only for its apps), the
 -- rules table closed to everyone but its owner, a client role's direct
--- writes and write_custom_user_data held to them, and each call's SQLSTATEs.
+-- writes and write_custom_user_data held to them, each call's SQLSTATEs,
+-- and one statement's rows each held to their own app's rules.
 --
 BEGIN;
-SELECT plan(26);
+SELECT plan(30);
 
 CREATE ROLE um_dr_client;
 CREATE ROLE um_dr_admin_a;
@@ -89,6 +90,22 @@ SELECT throws_ok($$ SELECT user_metadata.set_document_rules('dr_b', '{"keys": {"
 				 '1 stored document of app "dr_b" breaks the new rules', 'rules that stored documents break are 23514');
 SELECT is(user_metadata.get_document_rules('dr_b'), '{"other_keys": false, "keys": {"n": "number"}}',
 		  'and the app keeps its rules');
+
+-- one statement writing rows of several apps: each row meets its own app's
+-- rules, read once per statement and app (the trigger keeps the last read)
+SELECT throws_ok($$ INSERT INTO user_metadata.user_metadata (app_id, user_id, metadata)
+					VALUES ('dr_a', 'dr_m1', '{"x": 1}'), ('dr_b', 'dr_m1', '{"x": 1}') $$, '23514',
+				 'user metadata document breaks the rules of app "dr_b"', 'a row of dr_b after one of dr_a meets the rules of dr_b');
+SELECT throws_ok($$ INSERT INTO user_metadata.user_metadata (app_id, user_id, metadata)
+					VALUES ('dr_a', 'dr_m2', '{"age": 1}'), ('dr_b', 'dr_m2', '{"n": 1}'), ('dr_a', 'dr_m3', '{"age": "x"}') $$, '23514',
+				 'user metadata document breaks the rules of app "dr_a"', 'and back to dr_a, the rules of dr_a');
+-- the upsert: its proposed row follows the rules, the merged row does not
+INSERT INTO user_metadata.user_metadata (app_id, user_id, metadata) VALUES ('dr_b', 'dr_m4', '{"n": 1}');
+SELECT throws_ok($$ INSERT INTO user_metadata.user_metadata AS t (app_id, user_id, metadata) VALUES ('dr_b', 'dr_m4', '{"n": 2}')
+					ON CONFLICT (app_id, user_id) DO UPDATE SET metadata = t.metadata OPERATOR(pg_catalog.||) '{"x": 1}' $$, '23514',
+				 'user metadata document breaks the rules of app "dr_b"', 'an upsert''s update is checked after its proposed row');
+SELECT is((SELECT metadata FROM user_metadata.user_metadata WHERE app_id = 'dr_b' AND user_id = 'dr_m4'), '{"n": 1}',
+		  'and the document is unchanged');
 
 SELECT * FROM finish();
 ROLLBACK;
