@@ -9,7 +9,9 @@
  * Each call checks the calling role against user_metadata.admin_scopes,
  * then does its work inside user_metadata.run_as_owner, the extension's one
  * SECURITY DEFINER function, whose SET search_path = pg_catalog, pg_temp
- * is declared in the catalogs with it.
+ * is declared in the catalogs with it.  A call already made with exactly
+ * those rights and that search path (the history trigger fired by an admin
+ * API statement) runs its work directly: there is nothing to raise.
  *
  * A role that has the privileges of a role listed in admin_scopes is
  * confined to the apps listed for those roles; any other role granted
@@ -36,6 +38,7 @@
 #include "nodes/value.h"
 #include "parser/parse_func.h"
 #include "utils/acl.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
@@ -157,6 +160,9 @@ typedef enum OwnerFunctionState
 static OwnerFunctionState owner_function_state = OWNER_FUNCTION_UNKNOWN;
 static FmgrInfo owner_function;
 static MemoryContext owner_function_context = NULL;
+/* its owner, and the search path its SET clause declares (NULL: none) */
+static Oid	owner_function_owner;
+static char *owner_search_path;
 
 static void
 owner_function_changed(Datum arg, int cacheid, uint32 hashvalue)
@@ -179,8 +185,35 @@ find_owner_function(void)
 		owner_function_context = AllocSetContextCreate(TopMemoryContext, "user_metadata run_as_owner",
 													   ALLOCSET_SMALL_SIZES);
 	MemoryContextReset(owner_function_context);
+	owner_search_path = NULL;
 	if (OidIsValid(fn_oid))
+	{
+		HeapTuple	proc = SearchSysCache1(PROCOID, ObjectIdGetDatum(fn_oid));
+		bool		isnull;
+		Datum		config;
+
+		if (!HeapTupleIsValid(proc))
+			elog(ERROR, "cache lookup failed for function %u", fn_oid);
+		owner_function_owner = ((Form_pg_proc) GETSTRUCT(proc))->proowner;
+		config = SysCacheGetAttr(PROCOID, proc, Anum_pg_proc_proconfig, &isnull);
+		if (!isnull)
+		{
+			Datum	   *settings;
+			int			nsettings;
+
+			deconstruct_array(DatumGetArrayTypeP(config), TEXTOID, -1, false, TYPALIGN_INT,
+							  &settings, NULL, &nsettings);
+			for (int i = 0; i < nsettings; i++)
+			{
+				char	   *setting = TextDatumGetCString(settings[i]);
+
+				if (strncmp(setting, "search_path=", 12) == 0)
+					owner_search_path = MemoryContextStrdup(owner_function_context, setting + 12);
+			}
+		}
+		ReleaseSysCache(proc);
 		fmgr_info_cxt(fn_oid, &owner_function, owner_function_context);
+	}
 	owner_function_state = OidIsValid(fn_oid) ? OWNER_FUNCTION_FOUND : OWNER_FUNCTION_ABSENT;
 	return owner_function_state == OWNER_FUNCTION_FOUND;
 }
@@ -201,6 +234,13 @@ um_admin_call(FunctionCallInfo fcinfo, text *app_id, UmAdminAction action, void 
 	if (app_id != NULL)
 		require_app_admin(GetUserId(), app_id);
 	if (!find_owner_function())
+		return action(fcinfo, arg);
+	/*
+	 * Already with the rights and the search path run_as_owner would give (a
+	 * trigger fired by the statement of an admin API call): nothing to raise.
+	 */
+	if (GetUserId() == owner_function_owner && owner_search_path != NULL &&
+		strcmp(namespace_search_path, owner_search_path) == 0)
 		return action(fcinfo, arg);
 	(void) FunctionCall1(&owner_function, PointerGetDatum(&call));
 	return call.result;

@@ -7,7 +7,7 @@
 -- the history directly; the SQLSTATE of every refused call.
 --
 BEGIN;
-SELECT plan(46);
+SELECT plan(47);
 
 CREATE ROLE um_h_admin;
 CREATE ROLE um_h_scoped;
@@ -106,6 +106,16 @@ SELECT is((SELECT string_agg(changed_by || '/' || changed_by_user_id || '/' || m
 		   FROM user_metadata.user_metadata_history('c1')),
 	'um_h_client/c1/{"mine": 1} um_h_client/c1/{"mine": 2}',
 	'a client''s direct writes are recorded with its role and user id');
+-- and with run_as_owner's own search path: it is not the owner, so the trigger still switches
+SET LOCAL ROLE um_h_client;
+SET LOCAL user_metadata.user_id = 'c9';
+SET LOCAL search_path = pg_catalog, pg_temp;
+INSERT INTO user_metadata.user_metadata (user_id, metadata) VALUES ('c9', '{"pinned":1}');
+RESET ROLE;
+RESET user_metadata.user_id;
+RESET search_path;
+SELECT is((SELECT string_agg(changed_by || '/' || metadata::text, ' ') FROM user_metadata.user_metadata_history('c9')),
+	'um_h_client/{"pinned": 1}', 'a client''s direct write with the owner''s search path is recorded too');
 
 -- the reads: admins, the scoped admin for its app only
 SELECT is(pg_temp.run_as('um_h_admin', '', $$SELECT count(*)::text FROM user_metadata.user_metadata_history('c1', 'h_a2')$$), '1',
