@@ -9,9 +9,10 @@
  * Each call checks the calling role against user_metadata.admin_scopes,
  * then does its work inside user_metadata.run_as_owner, the extension's one
  * SECURITY DEFINER function, whose SET search_path = pg_catalog, pg_temp
- * is declared in the catalogs with it.  A call already made with exactly
- * those rights and that search path (the history trigger fired by an admin
- * API statement) runs its work directly: there is nothing to raise.
+ * is declared in the catalogs with it.  Work already inside a definer's
+ * switch with exactly those rights and that search path (the history
+ * trigger fired by an admin API statement) is done in place when no
+ * fmgr_hook asks for run_as_owner: there is nothing to raise.
  *
  * A role that has the privileges of a role listed in admin_scopes is
  * confined to the apps listed for those roles; any other role granted
@@ -207,7 +208,8 @@ find_owner_function(void)
 			{
 				char	   *setting = TextDatumGetCString(settings[i]);
 
-				if (strncmp(setting, "search_path=", 12) == 0)
+				/* its only setting: any other would have to be applied too */
+				if (nsettings == 1 && strncmp(setting, "search_path=", 12) == 0)
 					owner_search_path = MemoryContextStrdup(owner_function_context, setting + 12);
 			}
 		}
@@ -236,11 +238,13 @@ um_admin_call(FunctionCallInfo fcinfo, text *app_id, UmAdminAction action, void 
 	if (!find_owner_function())
 		return action(fcinfo, arg);
 	/*
-	 * Already with the rights and the search path run_as_owner would give (a
-	 * trigger fired by the statement of an admin API call): nothing to raise.
+	 * Already inside a definer's switch with the rights and the search path
+	 * run_as_owner would give (a trigger fired by the statement of an admin
+	 * API call), and no fmgr_hook to run: nothing to raise.
 	 */
-	if (GetUserId() == owner_function_owner && owner_search_path != NULL &&
-		strcmp(namespace_search_path, owner_search_path) == 0)
+	if (InLocalUserIdChange() && GetUserId() == owner_function_owner &&
+		owner_search_path != NULL && strcmp(namespace_search_path, owner_search_path) == 0 &&
+		!FmgrHookIsNeeded(owner_function.fn_oid))
 		return action(fcinfo, arg);
 	(void) FunctionCall1(&owner_function, PointerGetDatum(&call));
 	return call.result;

@@ -479,13 +479,19 @@ parsed(Jsonb *stored, const char *app)
  * (the proposed row of an upsert and the row it updates, every row of a
  * bulk write) need no second read, and the next statement reads the table
  * again.  set_document_rules, whose SHARE lock waits for the writers under
- * way, cannot change the rules under a writing statement.
+ * way, cannot change the rules under another session's writing statement;
+ * called from inside one (its source query, a trigger), it counts a new
+ * generation of rules, which the statement's next row reads.
  */
 typedef struct StatementRules
 {
 	text	   *app_id;
+	uint64		generation;
 	Jsonb	   *rules;			/* NULL: the app has none */
 } StatementRules;
+
+/* set_document_rules calls of this backend */
+static uint64 rules_generation = 0;
 
 static Jsonb *
 statement_rules(FmgrInfo *flinfo, text *app_id)
@@ -494,7 +500,7 @@ statement_rules(FmgrInfo *flinfo, text *app_id)
 	MemoryContext caller;
 	Jsonb	   *rules;
 
-	if (memo != NULL && um_same_id(memo->app_id, app_id))
+	if (memo != NULL && memo->generation == rules_generation && um_same_id(memo->app_id, app_id))
 		return memo->rules;
 	rules = read_rules(app_id);
 	caller = MemoryContextSwitchTo(flinfo->fn_mcxt);
@@ -507,6 +513,7 @@ statement_rules(FmgrInfo *flinfo, text *app_id)
 			pfree(memo->rules);
 	}
 	memo->app_id = DatumGetTextPCopy(PointerGetDatum(app_id));
+	memo->generation = rules_generation;
 	memo->rules = rules == NULL ? NULL : DatumGetJsonbPCopy(JsonbPGetDatum(rules));
 	MemoryContextSwitchTo(caller);
 	return memo->rules;
@@ -668,6 +675,7 @@ set_rules_as_owner(FunctionCallInfo fcinfo, void *arg)
 	Datum		values[2];
 	int			rc;
 
+	rules_generation++;
 	/* the table as the trigger reads it, or the call fails as writes would */
 	(void) read_rules(call->app_id);
 	if (call->rules != NULL)

@@ -6,7 +6,7 @@
 -- and one statement's rows each held to their own app's rules.
 --
 BEGIN;
-SELECT plan(30);
+SELECT plan(31);
 
 CREATE ROLE um_dr_client;
 CREATE ROLE um_dr_admin_a;
@@ -99,6 +99,12 @@ SELECT throws_ok($$ INSERT INTO user_metadata.user_metadata (app_id, user_id, me
 SELECT throws_ok($$ INSERT INTO user_metadata.user_metadata (app_id, user_id, metadata)
 					VALUES ('dr_a', 'dr_m2', '{"age": 1}'), ('dr_b', 'dr_m2', '{"n": 1}'), ('dr_a', 'dr_m3', '{"age": "x"}') $$, '23514',
 				 'user metadata document breaks the rules of app "dr_a"', 'and back to dr_a, the rules of dr_a');
+-- rules set by the writing statement itself hold for its later rows
+SELECT throws_ok($$ INSERT INTO user_metadata.user_metadata (app_id, user_id, metadata)
+					SELECT 'dr_c', 'dr_g' || g, CASE WHEN g = 1 THEN '{"x": 1}'::jsonb
+						ELSE (SELECT '{"x": 1}'::jsonb FROM user_metadata.set_document_rules('dr_c', '{"keys": {"x": "string"}}')) END
+					FROM generate_series(1, 2) g $$, '23514',
+				 'user metadata document breaks the rules of app "dr_c"', 'rules set halfway through a statement hold for its next rows');
 -- the upsert: its proposed row follows the rules, the merged row does not
 INSERT INTO user_metadata.user_metadata (app_id, user_id, metadata) VALUES ('dr_b', 'dr_m4', '{"n": 1}');
 SELECT throws_ok($$ INSERT INTO user_metadata.user_metadata AS t (app_id, user_id, metadata) VALUES ('dr_b', 'dr_m4', '{"n": 2}')
