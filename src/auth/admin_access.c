@@ -204,12 +204,12 @@ find_owner_function(void)
 
 			deconstruct_array(DatumGetArrayTypeP(config), TEXTOID, -1, false, TYPALIGN_INT,
 							  &settings, NULL, &nsettings);
-			for (int i = 0; i < nsettings; i++)
+			/* its only setting: any other would have to be applied too */
+			if (nsettings == 1)
 			{
-				char	   *setting = TextDatumGetCString(settings[i]);
+				char	   *setting = TextDatumGetCString(settings[0]);
 
-				/* its only setting: any other would have to be applied too */
-				if (nsettings == 1 && strncmp(setting, "search_path=", 12) == 0)
+				if (strncmp(setting, "search_path=", 12) == 0)
 					owner_search_path = MemoryContextStrdup(owner_function_context, setting + 12);
 			}
 		}

@@ -210,8 +210,7 @@ result_is_id(int column, text *id)
 	if (isnull)
 		return false;
 	got = DatumGetTextPP(value);
-	same = VARSIZE_ANY_EXHDR(got) == VARSIZE_ANY_EXHDR(id) &&
-		memcmp(VARDATA_ANY(got), VARDATA_ANY(id), VARSIZE_ANY_EXHDR(id)) == 0;
+	same = um_same_id(got, id);
 	if ((Pointer) got != DatumGetPointer(value))
 		pfree(got);
 	return same;
