@@ -2,8 +2,9 @@
  * write by the table's trigger normalize_document (src/store/document_rules.c),
  * and change history per app (set_history, user_metadata_history,
  * get_user_metadata_as_of, prune_history, forget_user), recorded by a row
- * trigger on every write (src/store/history.c); neither on Citus yet:
- * distribute_on_citus refuses a store that has them */
+ * trigger on every write (src/store/history.c); on Citus, distribute_on_citus
+ * makes the rules and the history settings reference tables and co-locates
+ * the history with the store */
 
 \echo Use "ALTER EXTENSION user_metadata UPDATE TO '1.4'" to load this file. \quit
 
@@ -68,12 +69,16 @@ REVOKE ALL ON TABLE user_metadata.history_settings FROM PUBLIC;
 -- the whole resulting document only where the row before cannot rebuild it
 -- with jsonb_merge (at least every 16th row of a user); otherwise patch
 -- does.  doc_hash, since_full and gap_before let the trigger decide that.
+-- seq numbers a user's rows, the last one plus one, in the order of the
+-- writes (src/store/history.c).
 -- The ids are only ever compared for equality: collation "C" spares every
--- write two descents of the primary key through the locale's strcoll().
+-- write's descents of the primary key the locale's strcoll() on app_id.
+-- user_id keeps the store's collation, which Citus requires of the column
+-- it co-locates the history by.
 CREATE TABLE user_metadata.user_metadata_history (
 	app_id				text COLLATE pg_catalog."C" NOT NULL,
-	user_id				text COLLATE pg_catalog."C" NOT NULL,
-	seq					bigint GENERATED ALWAYS AS IDENTITY,
+	user_id				text NOT NULL,
+	seq					bigint NOT NULL,
 	changed_at			timestamptz NOT NULL,
 	changed_by			text NOT NULL,
 	changed_by_user_id	text,
@@ -109,9 +114,48 @@ LANGUAGE C;
 
 REVOKE ALL ON FUNCTION user_metadata.record_history() FROM PUBLIC;
 
-CREATE TRIGGER record_history
-	AFTER INSERT OR UPDATE OR DELETE ON user_metadata.user_metadata
-	FOR EACH ROW EXECUTE FUNCTION user_metadata.record_history();
+-- Internal: the trigger, once.  On Citus it fires on the workers' shards
+-- (src/citus/citus_table.c), which Citus allows with enable_unsafe_triggers;
+-- without Citus loaded that setting is an unused placeholder.
+CREATE FUNCTION user_metadata.create_history_trigger()
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF NOT EXISTS (SELECT FROM pg_catalog.pg_trigger t
+				   WHERE t.tgrelid OPERATOR(pg_catalog.=) 'user_metadata.user_metadata'::pg_catalog.regclass
+					   AND t.tgname OPERATOR(pg_catalog.=) 'record_history'::pg_catalog.name) THEN
+		PERFORM pg_catalog.set_config('citus.enable_unsafe_triggers'::pg_catalog.text, 'on'::pg_catalog.text, true);
+		CREATE TRIGGER record_history
+			AFTER INSERT OR UPDATE OR DELETE ON user_metadata.user_metadata
+			FOR EACH ROW EXECUTE FUNCTION user_metadata.record_history();
+	END IF;
+END
+$$;
+
+COMMENT ON FUNCTION user_metadata.create_history_trigger() IS
+'internal: create the trigger record_history on the store unless it has it';
+
+REVOKE ALL ON FUNCTION user_metadata.create_history_trigger() FROM PUBLIC;
+
+-- Citus refuses a trigger on a distributed table inside an extension's
+-- script: a store that Citus distributed under 1.3 gets it, and its new
+-- tables follow it, when distribute_on_citus runs again after the update
+DO $$
+DECLARE
+	distributed pg_catalog.bool := false;
+BEGIN
+	IF EXISTS (SELECT FROM pg_catalog.pg_extension e WHERE e.extname OPERATOR(pg_catalog.=) 'citus'::pg_catalog.name) THEN
+		EXECUTE 'SELECT EXISTS (SELECT FROM pg_catalog.pg_dist_partition p
+				 WHERE p.logicalrelid OPERATOR(pg_catalog.=) ''user_metadata.user_metadata''::pg_catalog.regclass)'
+			INTO STRICT distributed;
+	END IF;
+	IF NOT distributed THEN
+		PERFORM user_metadata.create_history_trigger();
+	END IF;
+END
+$$;
 
 -- The admin API of the history, not for PUBLIC
 CREATE FUNCTION user_metadata.set_history(app_id text, enabled boolean,
@@ -160,9 +204,10 @@ REVOKE ALL ON FUNCTION
 	user_metadata.get_user_metadata_as_of(text, timestamptz, text)
 FROM PUBLIC;
 
--- Citus: the rules and the history stay on one node (src/citus/citus_table.c);
--- distribute_on_citus refuses a store that has either, set_document_rules
--- and set_history refuse a distributed one
+-- Citus: the rules and the history settings go to every node as reference
+-- tables, the history is co-located with the store by user_id, so that the
+-- store's triggers on a worker's shard find them on that worker
+-- (src/citus/citus_table.c)
 CREATE OR REPLACE FUNCTION user_metadata.distribute_on_citus(shard_count integer DEFAULT NULL, delegate boolean DEFAULT false)
 RETURNS void
 LANGUAGE plpgsql
@@ -174,6 +219,7 @@ DECLARE
 	dist_column pg_catalog.text;
 	coordinator pg_catalog.bool;
 	same_scopes pg_catalog.bool;
+	settings_table pg_catalog.regclass;
 BEGIN
 	IF NOT EXISTS (SELECT FROM pg_catalog.pg_extension WHERE extname OPERATOR(pg_catalog.=) 'citus'::pg_catalog.name) THEN
 		RAISE EXCEPTION USING ERRCODE = '55000', MESSAGE = 'extension "citus" is not installed in this database',
@@ -214,15 +260,6 @@ BEGIN
 				HINT = 'Write the scopes on every node with run_command_on_all_nodes(), then call this again.';
 		END IF;
 	END IF;
-	-- the store's triggers would fire on the workers' shards, whose nodes
-	-- have neither the rules nor the history settings (src/citus/citus_table.c)
-	IF EXISTS (SELECT FROM user_metadata.document_rules)
-	   OR EXISTS (SELECT FROM user_metadata.history_settings s WHERE s.enabled) THEN
-		RAISE EXCEPTION USING ERRCODE = '55000',
-			MESSAGE = 'the store has document rules or change history, which do not work on Citus yet',
-			DETAIL = 'The store''s triggers fire on the workers'' shards, whose nodes do not have them.',
-			HINT = 'Remove them with set_document_rules(app, NULL) and set_history(app, false) first, or scale out with PL/Proxy.';
-	END IF;
 	EXECUTE 'SELECT p.partmethod, pg_catalog.column_to_column_name(p.logicalrelid, p.partkey)
 			 FROM pg_catalog.pg_dist_partition p
 			 WHERE p.logicalrelid OPERATOR(pg_catalog.=) ''user_metadata.user_metadata''::pg_catalog.regclass'
@@ -239,6 +276,24 @@ BEGIN
 			DETAIL = pg_catalog.format('Its distribution method is %L, its column %L.'::pg_catalog.text, method, dist_column),
 			HINT = 'Undistribute it with undistribute_table() first.';
 	END IF;
+	FOREACH settings_table IN ARRAY
+		ARRAY['user_metadata.document_rules', 'user_metadata.history_settings']::pg_catalog.regclass[] LOOP
+		EXECUTE 'SELECT p.partmethod FROM pg_catalog.pg_dist_partition p
+				 WHERE p.logicalrelid OPERATOR(pg_catalog.=) $1' INTO method USING settings_table;
+		IF method IS NULL THEN
+			EXECUTE 'SELECT pg_catalog.create_reference_table($1)' USING settings_table;
+			EXECUTE 'SELECT pg_catalog.truncate_local_data_after_distributing_table($1)' USING settings_table;
+		END IF;
+	END LOOP;
+	EXECUTE 'SELECT p.partmethod FROM pg_catalog.pg_dist_partition p
+			 WHERE p.logicalrelid OPERATOR(pg_catalog.=) ''user_metadata.user_metadata_history''::pg_catalog.regclass'
+		INTO method;
+	IF method IS NULL THEN
+		EXECUTE 'SELECT pg_catalog.create_distributed_table(''user_metadata.user_metadata_history''::pg_catalog.regclass,
+				 ''user_id''::pg_catalog.text, colocate_with => ''user_metadata.user_metadata''::pg_catalog.text)';
+		EXECUTE 'SELECT pg_catalog.truncate_local_data_after_distributing_table(''user_metadata.user_metadata_history''::pg_catalog.regclass)';
+	END IF;
+	PERFORM user_metadata.create_history_trigger();
 	IF delegate THEN
 		FOR fn IN SELECT f FROM user_metadata.per_user_functions() f LOOP
 			EXECUTE 'SELECT pg_catalog.create_distributed_function($1::pg_catalog.regprocedure,

@@ -1,7 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * citus_table.h
- *	  What does not work yet once Citus distributes the store's table.
+ *	  Where the rows of the extension's tables are on this node once
+ *	  Citus distributes them.
  *
  * src/citus/citus_table.h
  *
@@ -10,11 +11,25 @@
 #ifndef CITUS_TABLE_H
 #define CITUS_TABLE_H
 
+#include "utils/relcache.h"
+
 /*
- * 0A000 when Citus distributes user_metadata.user_metadata: feature (such
- * as "change history") is read by triggers that fire on the workers'
- * shards, which do not see the coordinator's settings of it.
+ * The relation holding the rows of table user_metadata.name on this node
+ * (InvalidOid: no such table): the table itself, or when Citus manages it
+ * its shard here, a reference table's or, for a trigger fired on shard
+ * fired_on of the store, the co-located one.  55000 when this node has no
+ * such shard.
  */
-extern void um_refuse_on_citus(const char *feature, const char *call);
+extern Oid	um_local_table(const char *name, Relation fired_on);
+
+/* Whether Citus manages table user_metadata.name in this database */
+extern bool um_citus_distributes(const char *name);
+
+/*
+ * 55000 when Citus distributes the store but not table user_metadata.name,
+ * which call is about to write: a store distributed before 1.4 whose new
+ * tables distribute_on_citus has not distributed yet
+ */
+extern void um_check_follows_store(const char *name, const char *call);
 
 #endif							/* CITUS_TABLE_H */

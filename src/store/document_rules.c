@@ -12,15 +12,17 @@
  * The trigger reads the table with the latest snapshot once per statement
  * and app (statement_rules), not once per row, as admin_access.c reads the
  * scopes: no cache that a write in replica mode or with triggers disabled
- * could leave stale, no SPI; one probe of its primary key, also for an app
- * without rules.  Only the parse of the last rules read is kept, by their
+ * could leave stale, no SPI (on Citus, one query of Citus's metadata for
+ * the table's shard on the node, citus_table.c); one probe of its primary
+ * key, also for an app without rules.  Only the parse of the last rules read is kept, by their
  * bytes.  A dropped or retyped table refuses
  * every write, and rules that are not valid (written around
  * set_document_rules) refuse their app's writes: the check fails closed.
  *
  * set_document_rules refuses rules that stored documents break, with their
  * count and the first few users: it takes a SHARE lock on the store's
- * table, so no write can slip in between the check and the commit.
+ * table (on Citus on every node), so no write can slip in between the check
+ * and the commit.
  *
  * src/store/document_rules.c
  *
@@ -36,12 +38,16 @@
 #include "access/stratnum.h"
 #include "access/table.h"
 #include "access/tableam.h"
+#include "access/tupdesc.h"
+#include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_am.h"
 #include "catalog/pg_opfamily.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
+#include "executor/tuptable.h"
 #include "fmgr.h"
+#include "miscadmin.h"
 #include "nodes/value.h"
 #include "parser/parse_func.h"
 #include "utils/builtins.h"
@@ -376,15 +382,17 @@ app_index(Relation rel, AttrNumber app_attnum, Oid *collation)
 
 /*
  * The rules of app_id, copied, or NULL when it has none or the install
- * predates rules.  Read straight from the table with the latest snapshot,
+ * predates rules, for a trigger fired on fired_on or, NULL, another
+ * caller.  Read straight from the table (on Citus its shard on this node,
+ * citus_table.c) with the latest snapshot,
  * like the admin scopes: whatever wrote them, the next write of every
  * session sees the committed rules.  One probe of the primary key: an app
  * without rules costs no more when many others have them.
  */
 static Jsonb *
-read_rules(text *app_id)
+read_rules(text *app_id, Relation fired_on)
 {
-	Oid			relid = get_relname_relid("document_rules", get_namespace_oid("user_metadata", false));
+	Oid			relid = um_local_table("document_rules", fired_on);
 	Relation	rel = OidIsValid(relid) ? try_table_open(relid, AccessShareLock) : NULL;
 	AttrNumber	app_attnum;
 	AttrNumber	rules_attnum;
@@ -494,7 +502,7 @@ typedef struct StatementRules
 static uint64 rules_generation = 0;
 
 static Jsonb *
-statement_rules(FmgrInfo *flinfo, text *app_id)
+statement_rules(FmgrInfo *flinfo, Relation fired_on, text *app_id)
 {
 	StatementRules *memo = flinfo->fn_extra;
 	MemoryContext caller;
@@ -502,7 +510,7 @@ statement_rules(FmgrInfo *flinfo, text *app_id)
 
 	if (memo != NULL && memo->generation == rules_generation && um_same_id(memo->app_id, app_id))
 		return memo->rules;
-	rules = read_rules(app_id);
+	rules = read_rules(app_id, fired_on);
 	caller = MemoryContextSwitchTo(flinfo->fn_mcxt);
 	if (memo == NULL)
 		memo = flinfo->fn_extra = palloc0(sizeof(StatementRules));
@@ -520,9 +528,9 @@ statement_rules(FmgrInfo *flinfo, text *app_id)
 }
 
 void
-um_check_document_rules(FmgrInfo *flinfo, text *app_id, text *user_id, Jsonb *document)
+um_check_document_rules(FmgrInfo *flinfo, Relation fired_on, text *app_id, text *user_id, Jsonb *document)
 {
-	Jsonb	   *stored = statement_rules(flinfo, app_id);
+	Jsonb	   *stored = statement_rules(flinfo, fired_on, app_id);
 	char	   *app;
 	char	   *detail;
 
@@ -546,71 +554,75 @@ typedef struct RulesCall
 } RulesCall;
 
 /*
- * Raise 23514 if a stored document of app_id breaks rules.  The SHARE lock
- * waits for the writers under way and holds off new ones until the caller's
- * transaction ends; the latest snapshot, taken after it, sees every
- * committed document whatever the isolation level.
+ * The stored documents that break new rules: how many, and the
+ * SAMPLE_USERS smallest user ids among them, in order, with what each breaks
+ */
+typedef struct BrokenDocuments
+{
+	int64		count;
+	int			nsample;
+	char	   *users[SAMPLE_USERS];
+	char	   *details[SAMPLE_USERS];
+} BrokenDocuments;
+
+/* Count the document of user if it breaks rules; the sample goes to keep */
+static void
+note_document(BrokenDocuments *broken, const DocumentRules *rules, Jsonb *document,
+			  const char *app, const char *user, MemoryContext keep)
+{
+	char	   *detail = rule_violation(rules, document, app, user);
+	int			at;
+
+	if (detail == NULL)
+		return;
+	broken->count++;
+	for (at = broken->nsample; at > 0 && strcmp(broken->users[at - 1], user) > 0; at--)
+		;
+	if (at == SAMPLE_USERS)
+		return;
+	if (broken->nsample == SAMPLE_USERS)
+		broken->nsample--;
+	memmove(&broken->users[at + 1], &broken->users[at], sizeof(char *) * (broken->nsample - at));
+	memmove(&broken->details[at + 1], &broken->details[at], sizeof(char *) * (broken->nsample - at));
+	broken->users[at] = MemoryContextStrdup(keep, user);
+	broken->details[at] = MemoryContextStrdup(keep, detail);
+	broken->nsample++;
+}
+
+/*
+ * The store on this node.  The SHARE lock waits for the writers under way
+ * and holds off new ones until the caller's transaction ends; the latest
+ * snapshot, taken after it, sees every committed document whatever the
+ * isolation level.
  */
 static void
-check_stored_documents(text *app_id, Jsonb *stored_rules)
+check_local_documents(BrokenDocuments *broken, const DocumentRules *rules, text *app_id, const char *app)
 {
-	char	   *app = text_to_cstring(app_id);
-	DocumentRules rules;
+	MemoryContext caller = CurrentMemoryContext;
+	MemoryContext per_row = AllocSetContextCreate(caller, "document rules check", ALLOCSET_DEFAULT_SIZES);
 	Relation	rel;
 	StoreColumns columns;
 	Snapshot	snapshot;
 	TableScanDesc scan;
 	HeapTuple	tuple;
-	MemoryContext caller = CurrentMemoryContext;
-	MemoryContext per_row = AllocSetContextCreate(caller, "document rules check", ALLOCSET_DEFAULT_SIZES);
-	char	   *users[SAMPLE_USERS];
-	char	   *details[SAMPLE_USERS];
-	int			nsample = 0;
-	int64		broken = 0;
 
-	parse_rules(stored_rules, app, false, &rules);
-	um_check_store_table();
 	rel = table_open(get_relname_relid("user_metadata", get_namespace_oid("user_metadata", false)), ShareLock);
 	um_store_columns(rel, &columns);
 	snapshot = RegisterSnapshot(GetLatestSnapshot());
 	scan = table_beginscan(rel, snapshot, 0, NULL);
 	while ((tuple = heap_getnext(scan, ForwardScanDirection)) != NULL)
 	{
-		bool		isnull;
-		Datum		value = heap_getattr(tuple, columns.app_id, RelationGetDescr(rel), &isnull);
-		text	   *row_app;
-		char	   *user;
-		char	   *detail;
-		int			at;
+		TupleDesc	desc = RelationGetDescr(rel);
+		bool		app_null;
+		bool		document_null;
+		bool		user_null;
+		Datum		row_app = heap_getattr(tuple, columns.app_id, desc, &app_null);
+		Datum		document = heap_getattr(tuple, columns.metadata, desc, &document_null);
+		Datum		user = heap_getattr(tuple, columns.user_id, desc, &user_null);
 
-		if (isnull)
-			continue;
 		MemoryContextSwitchTo(per_row);
-		row_app = DatumGetTextPP(value);
-		if (!um_same_id(row_app, app_id))
-			goto next;
-		value = heap_getattr(tuple, columns.metadata, RelationGetDescr(rel), &isnull);
-		if (isnull)
-			goto next;
-		user = TextDatumGetCString(heap_getattr(tuple, columns.user_id, RelationGetDescr(rel), &isnull));
-		detail = rule_violation(&rules, DatumGetJsonbP(value), app, user);
-		if (detail == NULL)
-			goto next;
-		broken++;
-		/* keep the SAMPLE_USERS smallest ids, in order */
-		for (at = nsample; at > 0 && strcmp(users[at - 1], user) > 0; at--)
-			;
-		if (at < SAMPLE_USERS)
-		{
-			if (nsample == SAMPLE_USERS)
-				nsample--;
-			memmove(&users[at + 1], &users[at], sizeof(char *) * (nsample - at));
-			memmove(&details[at + 1], &details[at], sizeof(char *) * (nsample - at));
-			users[at] = MemoryContextStrdup(caller, user);
-			details[at] = MemoryContextStrdup(caller, detail);
-			nsample++;
-		}
-next:
+		if (!app_null && !document_null && !user_null && um_same_id(DatumGetTextPP(row_app), app_id))
+			note_document(broken, rules, DatumGetJsonbP(document), app, TextDatumGetCString(user), caller);
 		MemoryContextSwitchTo(caller);
 		MemoryContextReset(per_row);
 	}
@@ -618,25 +630,116 @@ next:
 	UnregisterSnapshot(snapshot);
 	table_close(rel, NoLock);	/* the lock is held until the end of the transaction */
 	MemoryContextDelete(per_row);
+}
 
-	if (broken > 0)
-	{
-		StringInfoData sample;
+/* The distributed store's statements */
+typedef enum CheckStatement
+{
+	CHECK_LOCK_STORE,
+	CHECK_APP_DOCUMENTS,
+	NUM_CHECK_STATEMENTS
+} CheckStatement;
 
-		initStringInfo(&sample);
-		for (int i = 0; i < nsample; i++)
-			appendStringInfo(&sample, "%s\"%s\"", i == 0 ? "" : ", ", users[i]);
+static const StatementDef check_statement_defs[NUM_CHECK_STATEMENTS] = {
+	/* Citus takes it on every node of its metadata, where writers lock the table */
+	[CHECK_LOCK_STORE] = {
+		"LOCK TABLE user_metadata.user_metadata IN SHARE MODE",
+		0, {InvalidOid}, SPI_OK_UTILITY, 0, {InvalidOid}
+	},
+	[CHECK_APP_DOCUMENTS] = {
+		"SELECT t.user_id, t.metadata FROM user_metadata.user_metadata t"
+		" WHERE t.app_id OPERATOR(pg_catalog.=) $1 AND t.user_id IS NOT NULL AND t.metadata IS NOT NULL",
+		1, {TEXTOID}, SPI_OK_SELECT, 2, {TEXTOID, JSONBOID}
+	},
+};
+
+static SPIPlanPtr check_plans[NUM_CHECK_STATEMENTS];
+
+static const StatementSet check_statements = {
+	check_statement_defs, check_plans, ERRCODE_DATATYPE_MISMATCH,
+	"a user metadata statement did not run as written",
+	"Give user_metadata.user_metadata back the columns app_id text, user_id text and metadata jsonb, as CREATE EXTENSION made them.",
+	true
+};
+
+/*
+ * The store that Citus distributes: the shards are on the workers, and so
+ * are the locks of the writers that do not come through this node.  The
+ * lock goes to every node first; the workers' snapshots are taken when a
+ * distributed transaction begins there, before the lock in REPEATABLE READ,
+ * which is therefore refused.
+ */
+static void
+check_distributed_documents(BrokenDocuments *broken, const DocumentRules *rules, text *app_id, const char *app)
+{
+	MemoryContext caller = CurrentMemoryContext;
+	Datum		values[1] = {PointerGetDatum(app_id)};
+	Tuplestorestate *documents;
+	TupleTableSlot *slot;
+	TupleDesc	desc;
+	int			rc;
+
+	if (IsolationUsesXactSnapshot())
 		ereport(ERROR,
-				(errcode(ERRCODE_CHECK_VIOLATION),
-				 errmsg_plural("%lld stored document of app \"%s\" breaks the new rules",
-							   "%lld stored documents of app \"%s\" break the new rules",
-							   broken, (long long) broken, app),
-				 broken > nsample ?
-				 errdetail("The first %d of them by user id are those of users %s. %s", nsample, sample.data, details[0]) :
-				 errdetail_plural("It is the document of user %s. %s", "They are the documents of users %s. %s",
-								  nsample, sample.data, details[0]),
-				 errhint("Change those documents to follow the rules, then set them again; the app's rules were left as they were.")));
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("setting document rules on a store that Citus distributes requires READ COMMITTED"),
+				 errdetail("The workers' snapshots of a REPEATABLE READ transaction predate the lock that holds off writers, so a document could escape the check."),
+				 errhint("Call set_document_rules in a READ COMMITTED transaction.")));
+	if ((rc = SPI_connect()) != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed: %s", SPI_result_code_string(rc));
+	um_run_statement(&check_statements, CHECK_LOCK_STORE, NULL, NULL, false, NULL);
+	/* a tuplestore spills to disk beyond work_mem: any number of documents */
+	MemoryContextSwitchTo(caller);
+	documents = tuplestore_begin_heap(false, false, work_mem);
+	desc = CreateTemplateTupleDesc(2);
+	TupleDescInitEntry(desc, 1, "user_id", TEXTOID, -1, 0);
+	TupleDescInitEntry(desc, 2, "metadata", JSONBOID, -1, 0);
+	um_run_statement(&check_statements, CHECK_APP_DOCUMENTS, values, NULL, true, documents);
+	SPI_finish();
+	slot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
+	while (tuplestore_gettupleslot(documents, true, false, slot))
+	{
+		bool		isnull;
+		char	   *user = TextDatumGetCString(slot_getattr(slot, 1, &isnull));
+
+		note_document(broken, rules, DatumGetJsonbP(slot_getattr(slot, 2, &isnull)), app, user, caller);
+		ExecClearTuple(slot);
 	}
+	ExecDropSingleTupleTableSlot(slot);
+	tuplestore_end(documents);
+}
+
+/* Raise 23514 if a stored document of app_id breaks rules */
+static void
+check_stored_documents(text *app_id, Jsonb *stored_rules)
+{
+	char	   *app = text_to_cstring(app_id);
+	DocumentRules rules;
+	BrokenDocuments broken = {0};
+	StringInfoData sample;
+
+	parse_rules(stored_rules, app, false, &rules);
+	um_check_store_table();
+	if (um_citus_distributes("user_metadata"))
+		check_distributed_documents(&broken, &rules, app_id, app);
+	else
+		check_local_documents(&broken, &rules, app_id, app);
+	if (broken.count == 0)
+		return;
+	initStringInfo(&sample);
+	for (int i = 0; i < broken.nsample; i++)
+		appendStringInfo(&sample, "%s\"%s\"", i == 0 ? "" : ", ", broken.users[i]);
+	ereport(ERROR,
+			(errcode(ERRCODE_CHECK_VIOLATION),
+			 errmsg_plural("%lld stored document of app \"%s\" breaks the new rules",
+						   "%lld stored documents of app \"%s\" break the new rules",
+						   broken.count, (long long) broken.count, app),
+			 broken.count > broken.nsample ?
+			 errdetail("The first %d of them by user id are those of users %s. %s",
+					   broken.nsample, sample.data, broken.details[0]) :
+			 errdetail_plural("It is the document of user %s. %s", "They are the documents of users %s. %s",
+							  broken.nsample, sample.data, broken.details[0]),
+			 errhint("Change those documents to follow the rules, then set them again; the app's rules were left as they were.")));
 }
 
 /* set_document_rules' writes of user_metadata.document_rules */
@@ -664,7 +767,8 @@ static SPIPlanPtr rules_plans[NUM_RULES_STATEMENTS];
 static const StatementSet rules_statements = {
 	rules_statement_defs, rules_plans, ERRCODE_TRIGGERED_ACTION_EXCEPTION,
 	"a user metadata statement did not run as written",
-	"Rules on user_metadata.document_rules must not rewrite the writes of the user_metadata functions."
+	"Rules on user_metadata.document_rules must not rewrite the writes of the user_metadata functions.",
+	true
 };
 
 /* set_document_rules' work, with the owner's rights */
@@ -677,10 +781,10 @@ set_rules_as_owner(FunctionCallInfo fcinfo, void *arg)
 
 	rules_generation++;
 	/* the table as the trigger reads it, or the call fails as writes would */
-	(void) read_rules(call->app_id);
+	(void) read_rules(call->app_id, NULL);
 	if (call->rules != NULL)
 	{
-		um_refuse_on_citus("document rules", "set_document_rules");
+		um_check_follows_store("document_rules", "set_document_rules");
 		check_stored_documents(call->app_id, call->rules);
 	}
 
@@ -723,7 +827,7 @@ set_document_rules(PG_FUNCTION_ARGS)
 static Datum
 get_rules_as_owner(FunctionCallInfo fcinfo, void *arg)
 {
-	return PointerGetDatum(read_rules((text *) arg));
+	return PointerGetDatum(read_rules((text *) arg, NULL));
 }
 
 /*

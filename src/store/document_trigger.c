@@ -122,7 +122,7 @@ normalize_document(PG_FUNCTION_ARGS)
 
 		/* a NULL id: the NOT NULL constraint reports it */
 		if (!app_null && !user_null)
-			um_check_document_rules(fcinfo->flinfo, DatumGetTextPP(app_id), DatumGetTextPP(user_id), normal);
+			um_check_document_rules(fcinfo->flinfo, trigdata->tg_relation, DatumGetTextPP(app_id), DatumGetTextPP(user_id), normal);
 	}
 	if (normal != document)
 		values[0] = JsonbPGetDatum(normal);

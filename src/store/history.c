@@ -9,8 +9,9 @@
  * Every writer of the table passes the trigger, so every write is recorded
  * in the writer's own transaction: a rollback records nothing.  Writers of
  * one user are serialized by the row's lock, which they hold when the
- * AFTER trigger fires, so a history row's seq and its clock_timestamp()
- * follow the order in which the writes commit.
+ * AFTER trigger fires, so a history row's seq (the user's last one plus
+ * one: no sequence, which on Citus would be each node's own) and its
+ * clock_timestamp() follow the order in which the writes commit.
  *
  * Storage: a history row holds the patch as given when the store's merging
  * statements wrote it (um_history_set_patch), and the whole resulting
@@ -28,8 +29,13 @@
  * prunes a user's rows when it writes a whole document (every
  * HISTORY_FULL_EVERY writes at most); prune_history() prunes a whole app.
  *
- * The settings are read on every write, straight from the table, as the
- * admin scopes are (admin_access.c): never cached.
+ * The settings are read once per writing statement, straight from the
+ * table, as the admin scopes are (admin_access.c): never cached beyond it.
+ * On Citus the trigger fires on a worker's shard of the store: it reads
+ * the settings' and the last history row's shards on that node
+ * (citus_table.c), and its statements name the tables, which Citus routes
+ * to the co-located shard.  Without delegation the worker runs the store's
+ * statement, not the call, and records no patch.
  *
  * src/store/history.c
  *
@@ -121,7 +127,8 @@ typedef struct HistorySettings
 static AttrNumber
 history_table_column(Relation rel, const char *name, Oid type)
 {
-	bool		settings = strcmp(RelationGetRelationName(rel), "history_settings") == 0;
+	/* on Citus rel may be a shard, history_settings_102008 */
+	bool		settings = strncmp(RelationGetRelationName(rel), "history_settings", strlen("history_settings")) == 0;
 
 	return um_table_column(rel, name, type,
 						   settings ? "Every write of user_metadata.user_metadata reads from that table whether the change history of its app is on." :
@@ -129,11 +136,16 @@ history_table_column(Relation rel, const char *name, Oid type)
 						   settings ? SETTINGS_HINT : HISTORY_HINT);
 }
 
-/* The OID of table name of schema user_metadata, or 42P01 */
+/*
+ * The OID of table name of schema user_metadata, or 42P01; with rows, of
+ * the relation holding its rows on this node, for a trigger fired on
+ * fired_on (a shard of the store on Citus, citus_table.c)
+ */
 static Oid
-history_relation(const char *name, const char *detail)
+history_relation(const char *name, bool rows, Relation fired_on, const char *detail)
 {
-	Oid			relid = get_relname_relid(name, get_namespace_oid("user_metadata", false));
+	Oid			relid = rows ? um_local_table(name, fired_on) :
+		get_relname_relid(name, get_namespace_oid("user_metadata", false));
 
 	if (!OidIsValid(relid))
 		ereport(ERROR,
@@ -160,7 +172,7 @@ typedef struct AppHistory
 } AppHistory;
 
 static List *
-read_settings(text *app_id)
+read_settings(text *app_id, Relation fired_on)
 {
 	Relation	rel;
 	TableScanDesc scan;
@@ -169,7 +181,7 @@ read_settings(text *app_id)
 	AttrNumber	attnums[4];
 	List	   *apps = NIL;
 
-	rel = table_open(history_relation("history_settings",
+	rel = table_open(history_relation("history_settings", true, fired_on,
 									  "Every write of user_metadata.user_metadata reads from that table whether the change history of its app is on."),
 					 AccessShareLock);
 	attnums[0] = history_table_column(rel, "app_id", TEXTOID);
@@ -214,27 +226,30 @@ read_settings(text *app_id)
 /*
  * The apps with history on, read once per statement: kept in the trigger's
  * FmgrInfo, which lives as long as the statement's executor, for its other
- * rows (a bulk write's, an import's).
+ * rows (a bulk write's, an import's).  So is the relation of the history
+ * rows, found when the first change is recorded: a statement on Citus
+ * writes one shard of the store, and one co-located shard of the history.
  */
 typedef struct StatementSettings
 {
 	List	   *apps;
+	Oid			history_rows;
 } StatementSettings;
 
-static List *
-statement_settings(FmgrInfo *flinfo)
+static StatementSettings *
+statement_settings(FmgrInfo *flinfo, Relation fired_on)
 {
 	MemoryContext caller;
 	StatementSettings *memo;
 
 	if (flinfo->fn_extra != NULL)
-		return ((StatementSettings *) flinfo->fn_extra)->apps;
+		return flinfo->fn_extra;
 	caller = MemoryContextSwitchTo(flinfo->fn_mcxt);
 	memo = palloc0(sizeof(StatementSettings));
-	memo->apps = read_settings(NULL);
+	memo->apps = read_settings(NULL, fired_on);
 	flinfo->fn_extra = memo;
 	MemoryContextSwitchTo(caller);
-	return memo->apps;
+	return memo;
 }
 
 /* The settings of app_id in apps, a list of read_settings; NULL: none */
@@ -277,13 +292,14 @@ typedef enum HistoryStatement
 static const StatementDef hstatements[NUM_HISTORY_STATEMENTS] = {
 	/*
 	 * $3 changed_by, $4 changed_by_user_id, $5 patch, $6 the whole document
-	 * or NULL, $7 its hash, $8 rows since the last whole one, $9 gap_before
+	 * or NULL, $7 its hash, $8 rows since the last whole one, $9 gap_before,
+	 * $10 seq
 	 */
 	[HSTMT_RECORD] = {
 		"INSERT INTO " HISTORY_TABLE
-		" (app_id, user_id, changed_at, changed_by, changed_by_user_id, patch, metadata, doc_hash, since_full, gap_before)"
-		" VALUES ($1, $2, pg_catalog.clock_timestamp(), $3, $4, $5, $6, $7, $8, $9)",
-		9, {TEXTOID, TEXTOID, TEXTOID, TEXTOID, JSONBOID, JSONBOID, INT8OID, INT4OID, BOOLOID},
+		" (app_id, user_id, seq, changed_at, changed_by, changed_by_user_id, patch, metadata, doc_hash, since_full, gap_before)"
+		" VALUES ($1, $2, $10, pg_catalog.clock_timestamp(), $3, $4, $5, $6, $7, $8, $9)",
+		10, {TEXTOID, TEXTOID, TEXTOID, TEXTOID, JSONBOID, JSONBOID, INT8OID, INT4OID, BOOLOID, INT8OID},
 		SPI_OK_INSERT, 0, {InvalidOid}
 	},
 	/*
@@ -356,14 +372,15 @@ static SPIPlanPtr hplans[NUM_HISTORY_STATEMENTS];
 static const StatementSet history_statements = {
 	hstatements, hplans, ERRCODE_DATATYPE_MISMATCH,
 	"a user metadata history statement did not run as written",
-	"Give user_metadata.user_metadata_history back its columns as CREATE EXTENSION made them."
+	"Give user_metadata.user_metadata_history back its columns as CREATE EXTENSION made them.",
+	true
 };
 
 /* Run one statement (statement.c) inside a connected SPI, once the table is there */
 static void
 run_history_statement(HistoryStatement stmt, Datum *values, const bool *nulls, bool read_only)
 {
-	(void) history_relation("user_metadata_history",
+	(void) history_relation("user_metadata_history", false, NULL,
 							"The change history of the user documents is kept in that table.");
 	um_run_statement(&history_statements, stmt, values, nulls, read_only, NULL);
 }
@@ -408,6 +425,7 @@ typedef struct HistoryChange
 	bool		had_document;
 	bool		mismatch;		/* the patch does not rebuild document */
 	HistorySettings settings;
+	Oid			history_rows;	/* where last_row finds the user's rows */
 } HistoryChange;
 
 /* The newest history row of a user: what the next row is built on */
@@ -415,6 +433,7 @@ typedef struct LastRow
 {
 	bool		exists;			/* the user has a history row */
 	bool		found;			/* and the last one can be built on */
+	int64		seq;
 	int64		doc_hash;
 	int32		since_full;
 } LastRow;
@@ -426,12 +445,10 @@ typedef struct LastRow
  * start alone took a quarter of the recording.
  */
 static LastRow
-last_row(text *app_id, text *user_id)
+last_row(text *app_id, text *user_id, Oid history_rows)
 {
 	LastRow		last = {false};
-	Relation	heap = table_open(history_relation("user_metadata_history",
-												   "The change history of the user documents is kept in that table."),
-								  RowExclusiveLock);
+	Relation	heap = table_open(history_rows, RowExclusiveLock);
 	AttrNumber	keys[3] = {
 		history_table_column(heap, "app_id", TEXTOID),
 		history_table_column(heap, "user_id", TEXTOID),
@@ -464,6 +481,7 @@ last_row(text *app_id, text *user_id)
 	slot = table_slot_create(heap, NULL);
 	if (index_getnext_slot(scan, BackwardScanDirection, slot))
 	{
+		bool		seq_null;
 		bool		hash_null;
 		bool		since_null;
 		Datum		hash = slot_getattr(slot, doc_hash, &hash_null);
@@ -471,6 +489,7 @@ last_row(text *app_id, text *user_id)
 
 		/* a row without them (a DBA's) cannot be built on: a whole document follows */
 		last.exists = true;
+		last.seq = DatumGetInt64(slot_getattr(slot, keys[2], &seq_null));
 		last.found = !hash_null && !since_null;
 		last.doc_hash = hash_null ? 0 : DatumGetInt64(hash);
 		last.since_full = since_null ? 0 : DatumGetInt32(since);
@@ -487,10 +506,10 @@ static Datum
 record_as_owner(FunctionCallInfo fcinfo, void *arg)
 {
 	HistoryChange *change = arg;
-	Datum		values[9];
-	bool		nulls[9] = {false};
+	Datum		values[10];
+	bool		nulls[10] = {false};
 	text	   *user_id = um_identity_user_id_if_set();
-	LastRow		last = last_row(change->app_id, change->user_id);
+	LastRow		last = last_row(change->app_id, change->user_id, change->history_rows);
 	bool		gap = last.found ? last.doc_hash != change->before_hash : change->had_document;
 	bool		whole = change->patch == NULL || change->mismatch || gap || !last.found ||
 		last.since_full >= HISTORY_FULL_EVERY - 1;
@@ -507,6 +526,7 @@ record_as_owner(FunctionCallInfo fcinfo, void *arg)
 	values[6] = Int64GetDatum(document_hash(change->document));
 	values[7] = Int32GetDatum(whole ? 0 : last.since_full + 1);
 	values[8] = BoolGetDatum(gap);
+	values[9] = Int64GetDatum(last.exists ? last.seq + 1 : 1);
 
 	history_connect();
 	run_history_statement(HSTMT_RECORD, values, nulls, false);
@@ -524,18 +544,24 @@ record_as_owner(FunctionCallInfo fcinfo, void *arg)
 
 /*
  * Record that the document of (app_id, user_id) went from before (NULL:
- * none) to after (NULL: gone), if the app is among apps, those with
- * history on
+ * none) to after (NULL: gone), if the app is among the statement's apps
+ * with history on
  */
 static void
-record_change(FunctionCallInfo fcinfo, List *apps, text *app_id, text *user_id, Jsonb *before, Jsonb *after)
+record_change(FunctionCallInfo fcinfo, StatementSettings *statement, text *app_id, text *user_id,
+			  Jsonb *before, Jsonb *after)
 {
 	HistoryChange change = {.app_id = app_id, .user_id = user_id};
-	const HistorySettings *settings = settings_of(apps, app_id);
+	const HistorySettings *settings = settings_of(statement->apps, app_id);
 	Jsonb	   *empty;
 
 	if (settings == NULL)
 		return;
+	if (!OidIsValid(statement->history_rows))
+		statement->history_rows =
+			history_relation("user_metadata_history", true, ((TriggerData *) fcinfo->context)->tg_relation,
+							 "The change history of the user documents is kept in that table.");
+	change.history_rows = statement->history_rows;
 	change.settings = *settings;
 	empty = um_merge_root(NULL, NULL);
 	change.had_document = before != NULL;
@@ -584,7 +610,7 @@ record_history(PG_FUNCTION_ARGS)
 	StoreColumns columns;
 	HeapTuple	old_tuple = NULL;
 	HeapTuple	new_tuple = NULL;
-	List	   *apps;
+	StatementSettings *statement;
 	text	   *old_app = NULL,
 			   *old_user = NULL,
 			   *new_app = NULL,
@@ -596,8 +622,8 @@ record_history(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("record_history must be fired AFTER INSERT OR UPDATE OR DELETE FOR EACH ROW")));
 
-	apps = statement_settings(fcinfo->flinfo);
-	if (apps == NIL)
+	statement = statement_settings(fcinfo->flinfo, trigdata->tg_relation);
+	if (statement->apps == NIL)
 		return PointerGetDatum(NULL);
 	desc = RelationGetDescr(trigdata->tg_relation);
 	um_store_columns(trigdata->tg_relation, &columns);
@@ -624,16 +650,16 @@ record_history(PG_FUNCTION_ARGS)
 	/* the table's NOT NULL constraints keep ids; a DBA may have dropped them */
 	if (old_tuple != NULL && new_tuple != NULL && old_app && old_user && new_app && new_user &&
 		um_same_id(old_app, new_app) && um_same_id(old_user, new_user))
-		record_change(fcinfo, apps, new_app, new_user,
+		record_change(fcinfo, statement, new_app, new_user,
 					  tuple_document(old_tuple, desc, columns.metadata),
 					  tuple_document(new_tuple, desc, columns.metadata));
 	else
 	{
 		/* a delete, or an update that moved the document to other ids */
 		if (old_tuple != NULL && old_app && old_user)
-			record_change(fcinfo, apps, old_app, old_user, tuple_document(old_tuple, desc, columns.metadata), NULL);
+			record_change(fcinfo, statement, old_app, old_user, tuple_document(old_tuple, desc, columns.metadata), NULL);
 		if (new_tuple != NULL && new_app && new_user)
-			record_change(fcinfo, apps, new_app, new_user, NULL, tuple_document(new_tuple, desc, columns.metadata));
+			record_change(fcinfo, statement, new_app, new_user, NULL, tuple_document(new_tuple, desc, columns.metadata));
 	}
 	return PointerGetDatum(NULL);
 }
@@ -654,9 +680,9 @@ set_history_as_owner(FunctionCallInfo fcinfo, void *arg)
 	SetHistoryCall *call = arg;
 
 	if (DatumGetBool(call->values[1]))
-		um_refuse_on_citus("change history", "set_history");
+		um_check_follows_store("history_settings", "set_history");
 	history_connect();
-	(void) history_relation("history_settings",
+	(void) history_relation("history_settings", false, NULL,
 							"set_history writes the settings of the change history to that table.");
 	run_history_statement(HSTMT_SET, call->values, call->nulls, false);
 	SPI_finish();
@@ -711,7 +737,7 @@ static Datum
 prune_as_owner(FunctionCallInfo fcinfo, void *arg)
 {
 	text	   *app_id = arg;
-	List	   *apps = read_settings(app_id);
+	List	   *apps = read_settings(app_id, NULL);
 	HistorySettings settings = {0};
 	Datum		values[1] = {PointerGetDatum(app_id)};
 	SPITupleTable *users;

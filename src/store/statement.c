@@ -19,6 +19,7 @@
 #include "postgres.h"
 
 #include "catalog/pg_type.h"
+#include "commands/extension.h"
 #include "nodes/params.h"
 #include "tcop/dest.h"
 #include "utils/builtins.h"
@@ -114,7 +115,9 @@ um_run_statement(const StatementSet *set, int stmt, const Datum *values,
 	int			rc;
 
 	if (set->plans[stmt] == NULL)
-		set->plans[stmt] = um_prepare_statement(def, CURSOR_OPT_GENERIC_PLAN);
+		set->plans[stmt] = um_prepare_statement(def, set->per_call_plans_on_citus &&
+												OidIsValid(get_extension_oid("citus", true)) ?
+												0 : CURSOR_OPT_GENERIC_PLAN);
 	for (int i = 0; i < def->nargs; i++)
 	{
 		params->params[i].value = values[i];

@@ -32,7 +32,10 @@ typedef struct StatementDef
 
 /*
  * The statements of one module, their plans, and the error of one that did
- * not run as written (a rule rewrote it, or a DBA retyped a column)
+ * not run as written (a rule rewrote it, or a DBA retyped a column).
+ * per_call_plans_on_citus: in a database with Citus, which routes a
+ * statement by its parameters' values, the plan cache chooses the plans, and
+ * Citus has it plan each call with the values.
  */
 typedef struct StatementSet
 {
@@ -41,14 +44,16 @@ typedef struct StatementSet
 	int			sqlstate;
 	const char *message;
 	const char *hint;
+	bool		per_call_plans_on_citus;
 } StatementSet;
 
 /* A plan kept for the backend's life; cursor_options as SPI_prepare_cursor's */
 extern SPIPlanPtr um_prepare_statement(const StatementDef *def, int cursor_options);
 
 /*
- * Run statement stmt of set inside a connected SPI, preparing it with a
- * generic plan on first use unless the caller put a plan there; nulls (may
+ * Run statement stmt of set inside a connected SPI, preparing it on first
+ * use unless the caller put a plan there, for a generic plan (or, as set
+ * says, plans per call on Citus); nulls (may
  * be NULL) marks null parameters.  The result rows go to store when given,
  * else to SPI_tuptable.
  */

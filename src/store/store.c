@@ -160,13 +160,13 @@ static SPIPlanPtr plans[NUM_STATEMENTS];
 static const StatementSet store_statements = {
 	statements, plans, ERRCODE_TRIGGERED_ACTION_EXCEPTION,
 	"a user metadata statement did not run as written",
-	"Rules on user_metadata.user_metadata must not rewrite the writes of the user_metadata functions."
+	"Rules on user_metadata.user_metadata must not rewrite the writes of the user_metadata functions.",
+	true
 };
 
 /*
  * Connect to SPI and run one statement (statement.c), once the table is
- * checked (store_table.c).  With Citus, which routes a statement by its
- * parameters' values, the plans are custom.  The caller calls SPI_finish.
+ * checked (store_table.c).  The caller calls SPI_finish.
  */
 static void
 run_statement(StoreStatement stmt, Datum *values, bool read_only, Tuplestorestate *store)
@@ -176,8 +176,8 @@ run_statement(StoreStatement stmt, Datum *values, bool read_only, Tuplestorestat
 	um_check_store_table();
 	if ((rc = SPI_connect()) != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed: %s", SPI_result_code_string(rc));
-	if (plans[stmt] == NULL && OidIsValid(get_extension_oid("citus", true)))
-		plans[stmt] = um_prepare_statement(stmt == STMT_GET_BULK ? &citus_get_bulk : &statements[stmt], 0);
+	if (plans[stmt] == NULL && stmt == STMT_GET_BULK && OidIsValid(get_extension_oid("citus", true)))
+		plans[stmt] = um_prepare_statement(&citus_get_bulk, 0);
 	um_run_statement(&store_statements, stmt, values, NULL, read_only, store);
 }
 

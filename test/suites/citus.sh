@@ -2,22 +2,24 @@
 # test/suites/citus.sh: user_metadata distributed with Citus.  Throwaway
 # clusters on free ports of 127.0.0.1: a coordinator and workers w1, w2; w3
 # joins later.  Checks
-#   1. user_metadata.distribute_on_citus(): its refusals (a store with
-#      document rules or change history among them) and the distributed
-#      table, where set_document_rules and set_history refuse to turn
-#      either on; test/proxy/calls.sql gives the same output through the
-#      coordinator as in a single-node database;
+#   1. user_metadata.distribute_on_citus(): its refusals and the distributed
+#      tables, the rules and history settings set before it kept; document
+#      rules and change history through the coordinator (rules_and_history);
+#      test/proxy/calls.sql gives the same output through the coordinator
+#      as in a single-node database;
 #   2. delegation (coordinator restarted with user_metadata preloaded): the
-#      distributed functions, calls.sql again, NULL user ids refused before
-#      Citus plans them, calls delegated in and outside transaction blocks,
-#      admin scopes checked on the worker;
+#      distributed functions, calls.sql and rules_and_history again, NULL
+#      user ids refused before Citus plans them, calls delegated in and
+#      outside transaction blocks, admin scopes checked on the worker;
 #   3. transactions: ROLLBACK undoes a write, a merge and a write to a
 #      co-located app table commit or roll back together on one worker;
 #   4. pgbench, 8 clients, one hot user and a new one: no key lost;
 #   5. the row-level-security matrix of a client role through the coordinator;
+#      a client's direct write recorded in the history, its own rows only
+#      readable (history stays on for app public from here on);
 #   6. merge_trigger on a distributed table; change notifications;
 #   7. a third worker and a rebalance while pgbench writes: nothing lost or
-#      duplicated;
+#      duplicated, every user's history complete and in order;
 #   8. a stopped worker: its users get 08006, the others keep working; once
 #      it is back everything works and nothing is lost.
 # Without Citus the suite prints one skipped TAP line.  Prints TAP lines;
@@ -118,26 +120,82 @@ check "distribute_on_citus is not for PUBLIC: 42501" 42501 \
 	"$(state_of co 'SET ROLE um_stranger' 'SELECT user_metadata.distribute_on_citus()')"
 check "delegation without user_metadata in shared_preload_libraries: 55000, nothing distributed" \
 	"55000|0" "$(state_of co 'SELECT user_metadata.distribute_on_citus(8, delegate => true)')|$(co -c 'SELECT count(*) FROM pg_dist_partition')"
-# the rules and the history do not follow the store onto the workers yet
-check "distribute_on_citus with document rules set: 55000, nothing distributed" "55000|0" \
-	"$(state_of co "SELECT user_metadata.set_document_rules('ruled', '{\"max_keys\": 5}')" \
-		'SELECT user_metadata.distribute_on_citus(8)')|$(co -c 'SELECT count(*) FROM pg_dist_partition')"
-check "distribute_on_citus with change history on: 55000, nothing distributed" "55000|0" \
-	"$(state_of co "SELECT user_metadata.set_document_rules('ruled', NULL)" "SELECT user_metadata.set_history('kept', true)" \
-		'SELECT user_metadata.distribute_on_citus(8)')|$(co -c 'SELECT count(*) FROM pg_dist_partition')"
-co -c "SELECT user_metadata.set_history('kept', false)" >/dev/null
-check "distribute_on_citus(8) on the coordinator" 00000 \
+# rules and history set on one node follow the store onto the workers
+co -c "SELECT user_metadata.set_document_rules('ruled', '{\"keys\": {\"n\": \"string\"}}')" \
+	-c "SELECT user_metadata.set_history('kept', true)" \
+	-c "SELECT user_metadata.set_user_metadata('pre', '{\"p\": 1}', 'kept')" >/dev/null
+check "distribute_on_citus(8) on the coordinator, with document rules and change history" 00000 \
 	"$(state_of co 'SELECT user_metadata.distribute_on_citus(8)')"
 check "the store is hash-distributed by user_id in 8 shards" "h user_id 8" \
 	"$(co -c "SELECT partmethod::text || ' ' || column_to_column_name(logicalrelid, partkey) || ' ' ||
 		(SELECT count(*) FROM pg_dist_shard s WHERE s.logicalrelid = p.logicalrelid)
 	FROM pg_dist_partition p WHERE logicalrelid = 'user_metadata.user_metadata'::regclass")"
-check "set_document_rules on the distributed store: 0A000, no rules stored" "0A000|0" \
-	"$(state_of co "SELECT user_metadata.set_document_rules('ruled', '{\"max_keys\": 5}')")|$(co -c 'SELECT count(*) FROM user_metadata.document_rules')"
-check "set_history(true) on the distributed store: 0A000, history still off" "0A000|f" \
-	"$(state_of co "SELECT user_metadata.set_history('kept', true)")|$(co -c "SELECT enabled FROM user_metadata.history_settings WHERE app_id = 'kept'")"
-check "removing rules and turning history off still work there" 00000 \
-	"$(state_of co "SELECT user_metadata.set_document_rules('ruled', NULL)" "SELECT user_metadata.set_history('kept', false)")"
+check "the rules and history settings are reference tables, the history co-located with the store by user_id" \
+	"user_metadata.document_rules n ; user_metadata.history_settings n ; user_metadata.user_metadata_history h user_id true" \
+	"$(co -c "SELECT string_agg(p.logicalrelid::text || ' ' || p.partmethod::text || ' ' || CASE WHEN p.partmethod = 'h' THEN
+		column_to_column_name(p.logicalrelid, p.partkey) || ' ' || (p.colocationid = s.colocationid) ELSE ';' END, ' ' ORDER BY 1)
+	FROM pg_dist_partition p, pg_dist_partition s WHERE s.logicalrelid = 'user_metadata.user_metadata'::regclass
+		AND p.logicalrelid::text LIKE 'user_metadata.%' AND p.logicalrelid <> s.logicalrelid")"
+check "the history keeps its policy, and what was recorded before" "current_user_only|1" \
+	"$(co -c "SELECT string_agg(policyname, ',') FROM pg_policies WHERE tablename = 'user_metadata_history'")|$(co -c \
+		"SELECT count(*) FROM user_metadata.user_metadata_history('pre', 'kept')")"
+check "the rules set before are read back" '{"keys": {"n": "string"}}' \
+	"$(co -c "SELECT user_metadata.get_document_rules('ruled')")"
+
+# rules_and_history LABEL PREFIX: document rules (app PREFIX_r) and change
+# history (app PREFIX_k) set through the coordinator, for new users
+# PREFIX.. on w1 and on w2
+rules_and_history() {
+	local label=$1 r=$2_r k=$2_k u1 u2 at
+	u1=$(users_on w1 1 "$2") u2=$(users_on w2 1 "$2")
+	co -c "SELECT user_metadata.set_document_rules('$r', '{\"keys\": {\"n\": \"string\"}}')" \
+		-c "SELECT user_metadata.set_user_metadata($u1, '{\"n\": \"a\"}', '$r')" \
+		-c "SELECT user_metadata.set_user_metadata($u2, '{\"n\": \"b\"}', '$r')" >/dev/null
+	check "$label: a write that the app's rules refuse, on either worker: 23514, the documents unchanged" \
+		'23514|23514|{"n": "a"} {"n": "b"}' \
+		"$(state_of co "SELECT user_metadata.update_user_metadata($u1, '{\"n\": 1}', '$r')")|$(state_of co \
+			"SELECT user_metadata.set_user_metadata($u2, '{\"n\": []}', '$r')")|$(co -c \
+			"SELECT user_metadata.get_user_metadata($u1, '$r')") $(co -c "SELECT user_metadata.get_user_metadata($u2, '$r')")"
+	check "$label: a write that follows them is stored" '{"m": 1, "n": "c"}' \
+		"$(co -c "SELECT user_metadata.update_user_metadata($u1, '{\"n\": \"c\", \"m\": 1}', '$r')")"
+	check "$label: rules that a stored document breaks: 23514 naming its user, the rules unchanged" \
+		"23514|It is the document of user \"${u1//\'/}\".|{\"keys\": {\"n\": \"string\"}}" \
+		"$(state_of co "SELECT user_metadata.set_document_rules('$r', '{\"max_keys\": 1}')")|$(co -c \
+			"SELECT user_metadata.set_document_rules('$r', '{\"max_keys\": 1}')" 2>&1 |
+			sed -n 's/^DETAIL:  \(It is the document of user "[^"]*"\.\).*/\1/p')|$(co -c \
+			"SELECT user_metadata.get_document_rules('$r')")"
+	check "$label: set_document_rules in REPEATABLE READ on the distributed store: 0A000" 0A000 \
+		"$(state_of co 'BEGIN ISOLATION LEVEL REPEATABLE READ' "SELECT user_metadata.set_document_rules('$r', '{}')")"
+	check "$label: rules removed with NULL: the write refused before is stored" '{"m": 1, "n": 1}' \
+		"$(co -c "SELECT user_metadata.set_document_rules('$r', NULL)" >/dev/null && co -c \
+			"SELECT user_metadata.update_user_metadata($u1, '{\"n\": 1}', '$r')")"
+
+	co -c "SELECT user_metadata.set_history('$k', true)" -c "SELECT user_metadata.set_user_metadata($u1, '{\"a\": 1}', '$k')" \
+		-c "SELECT user_metadata.update_user_metadata($u1, '{\"b\": 2}', '$k')" \
+		-c "SELECT user_metadata.update_user_metadata($u1, '{\"a\": null}', '$k')" \
+		-c "SELECT user_metadata.update_user_metadata($u2, '{\"c\": 3}', '$k')" >/dev/null
+	# without delegation the worker runs a statement, not the call: no patch
+	check "$label: every write recorded, oldest first, with its document (and patch when delegated)" \
+		"$([ "$label" = delegated ] && echo '- {"a": 1} | {"b": 2} {"a": 1, "b": 2} | {"a": null} {"b": 2}' ||
+			echo '- {"a": 1} | - {"a": 1, "b": 2} | - {"b": 2}')" \
+		"$(co -c "SELECT string_agg(coalesce(patch::text, '-') || ' ' || metadata::text, ' | ')
+			FROM user_metadata.user_metadata_history($u1, '$k')")"
+	at=$(co -c "SELECT changed_at FROM user_metadata.user_metadata_history($u1, '$k') OFFSET 1 LIMIT 1")
+	check "$label: get_user_metadata_as_of the second write" '{"a": 1, "b": 2}' \
+		"$(co -c "SELECT user_metadata.get_user_metadata_as_of($u1, '$at', '$k')")"
+	co -c "SELECT count(user_metadata.update_user_metadata($u1, jsonb_build_object('i', i), '$k')) FROM generate_series(1, 17) i" \
+		-c "SELECT user_metadata.set_history('$k', true, keep_count => 1)" >/dev/null
+	check "$label: prune_history keeps the newest change, a whole document as every row written by a statement on the worker: 19 of 20 rows pruned" "19|1" \
+		"$(co -c "SELECT user_metadata.prune_history('$k')")|$(co -c \
+			"SELECT count(*) FROM user_metadata.user_metadata_history($u1, '$k')")"
+	check "$label: forget_user removes the document and its history" "t|{}|0" \
+		"$(co -c "SELECT user_metadata.forget_user($u2, '$k')")|$(co -c \
+			"SELECT user_metadata.get_user_metadata($u2, '$k')")|$(co -c \
+			"SELECT count(*) FROM user_metadata.user_metadata_history($u2, '$k')")"
+}
+check "the rules set before are enforced on the workers: 23514" 23514 \
+	"$(state_of co "SELECT user_metadata.set_user_metadata('pre', '{\"n\": 1}', 'ruled')")"
+rules_and_history "no delegation" rh
 check "without delegate no function is distributed" 0 \
 	"$(co -c "SELECT count(*) FROM pg_dist_object WHERE distribution_argument_index IS NOT NULL")"
 
@@ -159,6 +217,36 @@ compare_calls() {		# compare_calls LABEL: calls.sql through the coordinator agai
 psql -X -a -h 127.0.0.1 -p "${port[co]}" -U postgres -d um_single -f "$UM_ROOT/test/proxy/calls.sql" >"$work/single.out" 2>&1
 check "calls.sql on one node: $calls errors" "$calls" "$(grep -c 'ERROR:' "$work/single.out")"
 compare_calls "no delegation"
+
+# A store distributed by 1.3, updated to 1.4 (database um_upgrade): Citus
+# refuses the history trigger inside the update's script, so the rules and
+# the history wait for distribute_on_citus to run again, and refuse until then
+up() {					# up NODE PSQL-ARGS...: as on, in database um_upgrade
+	local node=$1
+	shift
+	rel_sql -h 127.0.0.1 -p "${port[$node]}" -U postgres -d um_upgrade "$@"
+}
+for node in co w1 w2; do
+	on "$node" -c 'CREATE DATABASE um_upgrade' >/dev/null && up "$node" -c 'CREATE EXTENSION citus' >/dev/null
+done
+up co -c "SELECT citus_set_coordinator_host('127.0.0.1', ${port[co]})" -c "SELECT citus_add_node('127.0.0.1', ${port[w1]})" \
+	-c "SELECT citus_add_node('127.0.0.1', ${port[w2]})" -c "CREATE EXTENSION user_metadata VERSION '1.3'" \
+	-c 'SELECT user_metadata.distribute_on_citus(4)' -c "SELECT user_metadata.set_user_metadata('up1', '{\"a\": 1}', 'k')" >/dev/null
+check "a store distributed under 1.3: ALTER EXTENSION user_metadata UPDATE reaches 1.4 on every node" "1.4 1.4 1.4" \
+	"$(up co -c 'ALTER EXTENSION user_metadata UPDATE' >/dev/null 2>>"$work/errors.log"; for node in co w1 w2; do
+		up "$node" -c "SELECT extversion FROM pg_extension WHERE extname = 'user_metadata'"; done | paste -sd ' ')"
+check "... then set_document_rules and set_history(true) refuse (55000) until distribute_on_citus runs again" "55000|55000" \
+	"$(psql -X -q -At -h 127.0.0.1 -p "${port[co]}" -U postgres -d um_upgrade \
+		-c "SELECT user_metadata.set_document_rules('k', '{\"max_keys\": 1}')" -c '\echo :LAST_ERROR_SQLSTATE' \
+		-c "SELECT user_metadata.set_history('k', true)" -c '\echo :LAST_ERROR_SQLSTATE' 2>/dev/null | paste -sd '|')"
+check "... after it, both work on the workers: a write the rules refuse (23514), one they allow recorded with its document" \
+	'23514|- {"a": 1, "b": 2}' \
+	"$(up co -c 'SELECT user_metadata.distribute_on_citus(4)' -c "SELECT user_metadata.set_document_rules('k', '{\"max_keys\": 2}')" \
+		-c "SELECT user_metadata.set_history('k', true)" >/dev/null && psql -X -q -At -h 127.0.0.1 -p "${port[co]}" -U postgres \
+		-d um_upgrade -c "SELECT user_metadata.update_user_metadata('up1', '{\"b\": 2, \"c\": 3}', 'k')" \
+		-c '\echo :LAST_ERROR_SQLSTATE' 2>/dev/null)|$(up co -c "SELECT user_metadata.update_user_metadata('up1', '{\"b\": 2}', 'k')" \
+		-c "SELECT string_agg(coalesce(patch::text, '-') || ' ' || metadata, ' | ') FROM user_metadata.user_metadata_history('up1', 'k')" |
+		tail -1)"
 
 #
 # 2. Delegation
@@ -199,6 +287,7 @@ check "exactly the per-user functions are distributed by user_id, force-delegate
 								   WHERE logicalrelid = 'user_metadata.user_metadata'::regclass)), ', ' ORDER BY 1)
 	FROM pg_dist_object WHERE classid = 'pg_proc'::regclass AND distribution_argument_index IS NOT NULL")"
 compare_calls "delegated"
+rules_and_history "delegated" dh
 check "a NULL user id folded from an expression, bound to a prepared statement or folded from one: 22004, the server keeps running" \
 	"22004|22004|22004|22004|1" "$(state_of co "SELECT user_metadata.get_user_metadata(NULLIF('a', 'a'))")|$(state_of co \
 	"PREPARE g(text) AS SELECT user_metadata.get_user_metadata(\$1)" 'EXECUTE g(NULL)' 'EXECUTE g(NULL)' 'EXECUTE g(NULL)' \
@@ -326,6 +415,19 @@ check "a backend role granted update_user_metadata: the delegated call runs on t
 	"$(psql -X -q -At -h 127.0.0.1 -p "${port[co]}" -U um_backend -d postgres \
 	-c "SELECT user_metadata.update_user_metadata('bob_rls', '{\"b\": 1}')" 2>&1)"
 
+# change history on for app public from here on, the rebalance included
+co -c "SELECT user_metadata.set_history('public', true)" -c 'GRANT SELECT ON user_metadata.user_metadata_history TO app_client' \
+	-c "SELECT user_metadata.update_user_metadata('bob_rls', '{\"e\": 1}')" >/dev/null
+psql -X -q -At -h 127.0.0.1 -p "${port[co]}" -U app_client -d postgres -c BEGIN -c "$as_alice" \
+	-c "UPDATE user_metadata.user_metadata SET metadata = metadata || '{\"d\": 1}' WHERE user_id = 'alice_rls'" -c COMMIT
+check "history on the workers: a client's direct write recorded with its role and user id, no patch" \
+	'app_client alice_rls - {"d": 1, "own": "alice_rls"}' \
+	"$(co -c "SELECT changed_by || ' ' || changed_by_user_id || ' ' || coalesce(patch::text, '-') || ' ' || metadata
+		FROM user_metadata.user_metadata_history('alice_rls')")"
+check "history on the workers: a client reads only its own rows (row-level security on the shards)" alice_rls \
+	"$(psql -X -q -At -h 127.0.0.1 -p "${port[co]}" -U app_client -d postgres -c BEGIN -c "$as_alice" \
+		-c "SELECT string_agg(DISTINCT user_id, ',') FROM user_metadata.user_metadata_history" -c COMMIT 2>&1)"
+
 #
 # 6. merge_trigger on a distributed table; change notifications
 #
@@ -403,6 +505,14 @@ check "after the rebalance: as many rows as before, none duplicated" \
 check "after the rebalance: no key written during it lost" 0 \
 	"$(co -c "SELECT count(*) FROM generate_series(0, $rb_clients - 1) c, generate_series(1, $rb_per_client) n
 	WHERE NOT user_metadata.get_user_metadata('rb' || (1 + (c * 997 + n) % $rb_users)) ? ('c' || c || '_' || n)")"
+check "after the rebalance: each user's history holds every write, in order (its shard moved with the store's)" 0 \
+	"$(co -c "WITH w AS (SELECT 1 + (c * 997 + n) % $rb_users AS i, count(*) AS writes
+			FROM generate_series(0, $rb_clients - 1) c, generate_series(1, $rb_per_client) n GROUP BY 1)
+		SELECT count(*) FROM w WHERE (SELECT count(*) FROM user_metadata.user_metadata_history('rb' || w.i)) <> w.writes + 1
+			OR EXISTS (SELECT FROM (SELECT h.metadata, lag(h.metadata) OVER (ORDER BY h.o) AS before
+					FROM user_metadata.user_metadata_history('rb' || w.i) WITH ORDINALITY
+						AS h (changed_at, changed_by, patch, metadata, changed_by_user_id, o)) x
+				WHERE NOT x.metadata @> x.before)")"
 check "after the rebalance: every earlier document and created_at kept" 0 \
 	"$(co -c "SELECT count(*) FROM rb_before b JOIN user_metadata.user_metadata m USING (app_id, user_id)
 	WHERE m.created_at <> b.created_at OR NOT m.metadata @> b.metadata")"
