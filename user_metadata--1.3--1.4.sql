@@ -265,10 +265,14 @@ BEGIN
 			 WHERE p.logicalrelid OPERATOR(pg_catalog.=) ''user_metadata.user_metadata''::pg_catalog.regclass'
 		INTO method, dist_column;
 	IF method IS NULL THEN
-		-- the table's triggers run on the workers, where the shards are
+		-- the table's triggers run on the workers, where the shards are; the
+		-- history's would record the rows Citus copies into a shard here
 		PERFORM pg_catalog.set_config('citus.enable_unsafe_triggers'::pg_catalog.text, 'on'::pg_catalog.text, true);
+		PERFORM user_metadata.create_history_trigger();
+		ALTER TABLE user_metadata.user_metadata DISABLE TRIGGER record_history;
 		EXECUTE 'SELECT pg_catalog.create_distributed_table(''user_metadata.user_metadata''::pg_catalog.regclass,
 				 ''user_id''::pg_catalog.text, shard_count => $1)' USING shard_count;
+		ALTER TABLE user_metadata.user_metadata ENABLE TRIGGER record_history;
 	ELSIF method OPERATOR(pg_catalog.<>) 'h'::pg_catalog.char
 		  OR dist_column OPERATOR(pg_catalog.<>) 'user_id'::pg_catalog.text THEN
 		RAISE EXCEPTION USING ERRCODE = '55000',

@@ -52,6 +52,7 @@
 #include "parser/parse_func.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
+#include "utils/guc.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -674,9 +675,11 @@ check_distributed_documents(BrokenDocuments *broken, const DocumentRules *rules,
 {
 	MemoryContext caller = CurrentMemoryContext;
 	Datum		values[1] = {PointerGetDatum(app_id)};
+	MemoryContext per_row;
 	Tuplestorestate *documents;
 	TupleTableSlot *slot;
 	TupleDesc	desc;
+	int			nest;
 	int			rc;
 
 	if (IsolationUsesXactSnapshot())
@@ -687,24 +690,38 @@ check_distributed_documents(BrokenDocuments *broken, const DocumentRules *rules,
 				 errhint("Call set_document_rules in a READ COMMITTED transaction.")));
 	if ((rc = SPI_connect()) != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed: %s", SPI_result_code_string(rc));
+	/* Citus propagates the lock only with these on, which any role may turn off */
+	nest = NewGUCNestLevel();
+	(void) set_config_option("citus.enable_ddl_propagation", "on", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	(void) set_config_option("citus.enable_metadata_sync", "on", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
 	um_run_statement(&check_statements, CHECK_LOCK_STORE, NULL, NULL, false, NULL);
+	AtEOXact_GUC(true, nest);
 	/* a tuplestore spills to disk beyond work_mem: any number of documents */
 	MemoryContextSwitchTo(caller);
 	documents = tuplestore_begin_heap(false, false, work_mem);
 	desc = CreateTemplateTupleDesc(2);
 	TupleDescInitEntry(desc, 1, "user_id", TEXTOID, -1, 0);
 	TupleDescInitEntry(desc, 2, "metadata", JSONBOID, -1, 0);
-	um_run_statement(&check_statements, CHECK_APP_DOCUMENTS, values, NULL, true, documents);
+	/* not read-only: a snapshot taken after the lock, also for local shards */
+	um_run_statement(&check_statements, CHECK_APP_DOCUMENTS, values, NULL, false, documents);
 	SPI_finish();
 	slot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
+	per_row = AllocSetContextCreate(caller, "document rules check", ALLOCSET_DEFAULT_SIZES);
 	while (tuplestore_gettupleslot(documents, true, false, slot))
 	{
 		bool		isnull;
-		char	   *user = TextDatumGetCString(slot_getattr(slot, 1, &isnull));
+		char	   *user;
 
+		MemoryContextSwitchTo(per_row);
+		user = TextDatumGetCString(slot_getattr(slot, 1, &isnull));
 		note_document(broken, rules, DatumGetJsonbP(slot_getattr(slot, 2, &isnull)), app, user, caller);
+		MemoryContextSwitchTo(caller);
+		MemoryContextReset(per_row);
 		ExecClearTuple(slot);
 	}
+	MemoryContextDelete(per_row);
 	ExecDropSingleTupleTableSlot(slot);
 	tuplestore_end(documents);
 }

@@ -158,6 +158,11 @@ rules_and_history() {
 			"SELECT user_metadata.get_user_metadata($u1, '$r')") $(co -c "SELECT user_metadata.get_user_metadata($u2, '$r')")"
 	check "$label: a write that follows them is stored" '{"m": 1, "n": "c"}' \
 		"$(co -c "SELECT user_metadata.update_user_metadata($u1, '{\"n\": \"c\", \"m\": 1}', '$r')")"
+	check "$label: a bulk write over both workers with one document the rules refuse: 23514 naming its user, nothing written" \
+		"The document of user \"${u2//\'/}\" in app \"$r\" has key \"n\" of type number; the app's rule \"keys\" allows string.|{\"m\": 1, \"n\": \"c\"} {\"n\": \"b\"}" \
+		"$(co -c "SELECT user_metadata.set_user_metadata_bulk(ARRAY[$u1, $u2], ARRAY['{\"n\": \"z\"}', '{\"n\": 2}']::jsonb[], '$r')" 2>&1 |
+			sed -n 's/^DETAIL:  //p')|$(co -c "SELECT user_metadata.get_user_metadata($u1, '$r')") $(co -c \
+			"SELECT user_metadata.get_user_metadata($u2, '$r')")"
 	check "$label: rules that a stored document breaks: 23514 naming its user, the rules unchanged" \
 		"23514|It is the document of user \"${u1//\'/}\".|{\"keys\": {\"n\": \"string\"}}" \
 		"$(state_of co "SELECT user_metadata.set_document_rules('$r', '{\"max_keys\": 1}')")|$(co -c \
@@ -169,6 +174,24 @@ rules_and_history() {
 	check "$label: rules removed with NULL: the write refused before is stored" '{"m": 1, "n": 1}' \
 		"$(co -c "SELECT user_metadata.set_document_rules('$r', NULL)" >/dev/null && co -c \
 			"SELECT user_metadata.update_user_metadata($u1, '{\"n\": 1}', '$r')")"
+
+	# set on a worker while a writer there commits a document the rules
+	# break: the check must see it (a snapshot taken after the lock, also of
+	# the worker's own shards), or the writer must meet the rules
+	PGAPPNAME=um_race psql -X -q -At -h 127.0.0.1 -p "${port[w1]}" -U postgres -d postgres -c BEGIN \
+		-c "SELECT user_metadata.set_user_metadata($u1, '{\"n\": \"five\"}', '$r')" -c 'SELECT pg_sleep(2)' -c COMMIT \
+		>/dev/null 2>&1 &
+	writer=$!
+	for _ in $(seq 100); do		# until the writer has written and sleeps
+		[ "$(on w1 -c "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'um_race'
+			AND query = 'SELECT pg_sleep(2)'")" = 1 ] && break
+		sleep 0.1
+	done
+	check "$label: rules set on a worker while a writer there commits a document they break: 23514, the rules not stored" \
+		"23514|" "$(state_of w1 "SELECT user_metadata.set_document_rules('$r', '{\"keys\": {\"n\": \"number\"}}')")|$(co -c \
+			"SELECT user_metadata.get_document_rules('$r')")"
+	wait "$writer"
+	co -c "SELECT user_metadata.set_document_rules('$r', NULL)" >/dev/null
 
 	co -c "SELECT user_metadata.set_history('$k', true)" -c "SELECT user_metadata.set_user_metadata($u1, '{\"a\": 1}', '$k')" \
 		-c "SELECT user_metadata.update_user_metadata($u1, '{\"b\": 2}', '$k')" \
@@ -516,8 +539,10 @@ check "after the rebalance: each user's history holds every write, in order (its
 check "after the rebalance: every earlier document and created_at kept" 0 \
 	"$(co -c "SELECT count(*) FROM rb_before b JOIN user_metadata.user_metadata m USING (app_id, user_id)
 	WHERE m.created_at <> b.created_at OR NOT m.metadata @> b.metadata")"
-# the moved shards' old copies are dropped by deferred clean-up; do it now
-co -c 'CALL citus_cleanup_orphaned_resources()' >/dev/null
+# the moved shards' old copies are dropped by deferred clean-up; do it now,
+# again while a copy is still locked (it is skipped then), for up to 30 s
+total_rows=$(co -c "SELECT count(*) FROM user_metadata.user_metadata")
+all_shard_rows() { echo $(($(for n in w1 w2 w3; do shard_rows "$n"; done | paste -sd +))); }
 shard_rows() {			# shard_rows NODE: rows in the store's shards on NODE (not through Citus)
 	on "$1" <<'SQL'
 SET citus.override_table_visibility = off;
@@ -527,9 +552,13 @@ FROM pg_class WHERE relnamespace = 'user_metadata'::regnamespace AND relkind = '
 	AND relname ~ '^user_metadata_[0-9]+$' \gexec
 SQL
 }
+for _ in $(seq 60); do
+	co -c 'CALL citus_cleanup_orphaned_resources()' >/dev/null
+	[ "$(all_shard_rows)" = "$total_rows" ] && break
+	sleep 0.5
+done
 check "the workers' shards hold each row once (rows in the shards of w1, w2, w3 add up to the total)" \
-	"$(co -c "SELECT count(*) FROM user_metadata.user_metadata")" \
-	"$(($(for n in w1 w2 w3; do shard_rows "$n"; done | paste -sd +)))"
+	"$total_rows" "$(all_shard_rows)"
 w3_user=$(users_on w3 1 rb)
 check "calls for a user moved to the new worker are delegated there" 1 \
 	"$(co -c 'SET citus.log_remote_commands = on' -c BEGIN -c "SELECT user_metadata.update_user_metadata($w3_user, '{\"w3\": 1}')" \
