@@ -27,7 +27,8 @@
  * keeps the rows needed to answer any moment inside the limits, back to a
  * row holding a whole document, which it marks gap_before.  The trigger
  * prunes a user's rows when it writes a whole document (every
- * HISTORY_FULL_EVERY writes at most); prune_history() prunes a whole app.
+ * HISTORY_FULL_EVERY writes at most; under a count limit alone, once the
+ * user is past it, record_as_owner); prune_history() prunes a whole app.
  *
  * The settings are read once per writing statement, straight from the
  * table, as the admin scopes are (admin_access.c): never cached beyond it.
@@ -535,8 +536,16 @@ record_as_owner(FunctionCallInfo fcinfo, void *arg)
 	/*
 	 * Pruning keeps a whole document: the time to prune is when one comes,
 	 * unless it is the user's first row, with nothing before it to prune.
+	 * Under a count limit alone, it waits until the user has written more
+	 * rows (seq counts them) than the limit and a run of HISTORY_FULL_EVERY:
+	 * before that the limit's oldest row is nearly always newer than the
+	 * first whole document, which pruning keeps, so the statement would
+	 * remove nothing.
 	 */
-	if (whole && last.exists && (change->settings.has_count || change->settings.has_age))
+	if (whole && last.exists &&
+		(change->settings.has_age ||
+		 (change->settings.has_count &&
+		  last.seq + 1 > (int64) change->settings.count + HISTORY_FULL_EVERY - 1)))
 		(void) prune_user(change->app_id, change->user_id, &change->settings);
 	SPI_finish();
 	return (Datum) 0;

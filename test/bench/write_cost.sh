@@ -21,6 +21,10 @@
 #   history  no rules, history on for app "b" (no limits), from an empty
 #            history table in every round
 #   history_keep  the same with keep_count 50: pruning as it goes
+#   history_long  history on with keep_count 20, after 45 writes of every
+#            user (untimed, then a VACUUM): the steady state of a long
+#            history, 450 000 rows, where each user's whole document (every
+#            16th row) prunes 16 rows
 # and, after the last history round, the history table's size against the
 # patches it holds and the whole documents among them.  Then end to end, as
 # an application sees it: pgbench -M prepared, 2 clients, the same call in
@@ -107,6 +111,12 @@ set_case() {
 			sql -c "SELECT user_metadata.set_document_rules('b', '$rules')" >/dev/null ;;
 		history) use_library "$work/new.so"; sql -c "SELECT user_metadata.set_history('b', true)" >/dev/null ;;
 		history_keep) use_library "$work/new.so"; sql -c "SELECT user_metadata.set_history('b', true, keep_count => 50)" >/dev/null ;;
+		history_long)
+			use_library "$work/new.so"
+			sql -c "SELECT user_metadata.set_history('b', true, keep_count => 20)" \
+				-c "SELECT count(user_metadata.update_user_metadata('u' || (1 + i % 10000), jsonb_build_object('n', i), 'b'))
+					FROM generate_series(1, 450000) i" \
+				-c 'VACUUM ANALYZE user_metadata.user_metadata, user_metadata.user_metadata_history' >/dev/null ;;
 	esac
 }
 # interleave CASES OUT MEASURE: every round runs MEASURE CASE on each case in
@@ -140,7 +150,7 @@ pgbench_tps() {
 	"$PGBIN/pgbench" -n -M prepared -c 2 -j 2 -T "$tps_seconds" -f "$work/upsert.pgbench" postgres |
 		sed -n 's/^tps = \([0-9]*\).*/\1/p'
 }
-cases="base none rules rules100 history history_keep"
+cases="base none rules rules100 history history_keep history_long"
 tps_cases="none rules history"
 interleave "$cases" "$work/tps" cpu_per_call
 interleave "$tps_cases" "$work/e2e" pgbench_tps
