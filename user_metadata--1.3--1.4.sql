@@ -4,9 +4,31 @@
  * get_user_metadata_as_of, prune_history, forget_user), recorded by a row
  * trigger on every write (src/store/history.c); on Citus, distribute_on_citus
  * makes the rules and the history settings reference tables and co-locates
- * the history with the store */
+ * the history with the store; the store's CHECK constraints become one C
+ * call each (src/store/store_table.c) */
 
 \echo Use "ALTER EXTENSION user_metadata UPDATE TO '1.4'" to load this file. \quit
+
+-- The same rows allowed as before.  The executor rebuilds a CHECK's
+-- expression from its stored text for every statement that writes the
+-- table: for 1.0's SQL expressions that took a third of a single-row
+-- upsert.  Any role may call them, as any writer's constraints do;
+-- upgrade_store_table (below) puts them in the constraints.
+CREATE FUNCTION user_metadata.ids_valid(app_id text, user_id text)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'ids_valid'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION user_metadata.ids_valid(text, text) IS
+'internal: the CHECK constraint user_metadata_ids_valid of user_metadata.user_metadata, each id 1 to 512 bytes';
+
+CREATE FUNCTION user_metadata.metadata_is_object(metadata jsonb)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'metadata_is_object'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+COMMENT ON FUNCTION user_metadata.metadata_is_object(jsonb) IS
+'internal: the CHECK constraint user_metadata_metadata_is_object of user_metadata.user_metadata, a JSON object';
 
 -- One rules object per app (README, "Document rules").  The trigger reads
 -- it on every write, never a cache; only the owner may read or write it,
@@ -117,7 +139,10 @@ REVOKE ALL ON FUNCTION user_metadata.record_history() FROM PUBLIC;
 -- Internal: the trigger, once.  On Citus it fires on the workers' shards
 -- (src/citus/citus_table.c), which Citus allows with enable_unsafe_triggers;
 -- without Citus loaded that setting is an unused placeholder.
-CREATE FUNCTION user_metadata.create_history_trigger()
+-- What 1.4 adds to the store itself, unless it has it: the history trigger,
+-- and CHECK constraints that are one call each.  One ALTER TABLE per
+-- subcommand, as Citus propagates them to the shards.
+CREATE FUNCTION user_metadata.upgrade_store_table()
 RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -131,17 +156,34 @@ BEGIN
 			AFTER INSERT OR UPDATE OR DELETE ON user_metadata.user_metadata
 			FOR EACH ROW EXECUTE FUNCTION user_metadata.record_history();
 	END IF;
+	IF NOT EXISTS (SELECT FROM pg_catalog.pg_constraint c JOIN pg_catalog.pg_depend d
+					   ON d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_constraint'::pg_catalog.regclass
+					   AND d.objid OPERATOR(pg_catalog.=) c.oid
+				   WHERE c.conrelid OPERATOR(pg_catalog.=) 'user_metadata.user_metadata'::pg_catalog.regclass
+					   AND c.conname OPERATOR(pg_catalog.=) 'user_metadata_ids_valid'::pg_catalog.name
+					   AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass
+					   AND d.refobjid OPERATOR(pg_catalog.=) 'user_metadata.ids_valid(text, text)'::pg_catalog.regprocedure) THEN
+		ALTER TABLE user_metadata.user_metadata DROP CONSTRAINT IF EXISTS user_metadata_ids_valid;
+		ALTER TABLE user_metadata.user_metadata
+			ADD CONSTRAINT user_metadata_ids_valid CHECK (user_metadata.ids_valid(app_id, user_id));
+		ALTER TABLE user_metadata.user_metadata DROP CONSTRAINT IF EXISTS user_metadata_metadata_is_object;
+		ALTER TABLE user_metadata.user_metadata
+			ADD CONSTRAINT user_metadata_metadata_is_object CHECK (user_metadata.metadata_is_object(metadata));
+	END IF;
 END
 $$;
 
-COMMENT ON FUNCTION user_metadata.create_history_trigger() IS
-'internal: create the trigger record_history on the store unless it has it';
+COMMENT ON FUNCTION user_metadata.upgrade_store_table() IS
+'internal: give the store what 1.4 adds to it unless it has it: the trigger record_history, CHECK constraints calling ids_valid and metadata_is_object';
 
-REVOKE ALL ON FUNCTION user_metadata.create_history_trigger() FROM PUBLIC;
+REVOKE ALL ON FUNCTION user_metadata.upgrade_store_table() FROM PUBLIC;
 
 -- Citus refuses a trigger on a distributed table inside an extension's
--- script: a store that Citus distributed under 1.3 gets it, and its new
--- tables follow it, when distribute_on_citus runs again after the update
+-- script, and would send the constraints to the workers before they have
+-- this version's functions: a store that Citus distributed under 1.3 gets
+-- both, and its new tables follow it, when distribute_on_citus runs again
+-- after the update; until then it keeps 1.3's constraints, which allow the
+-- same rows
 DO $$
 DECLARE
 	distributed pg_catalog.bool := false;
@@ -152,7 +194,7 @@ BEGIN
 			INTO STRICT distributed;
 	END IF;
 	IF NOT distributed THEN
-		PERFORM user_metadata.create_history_trigger();
+		PERFORM user_metadata.upgrade_store_table();
 	END IF;
 END
 $$;
@@ -268,7 +310,7 @@ BEGIN
 		-- the table's triggers run on the workers, where the shards are; the
 		-- history's would record the rows Citus copies into a shard here
 		PERFORM pg_catalog.set_config('citus.enable_unsafe_triggers'::pg_catalog.text, 'on'::pg_catalog.text, true);
-		PERFORM user_metadata.create_history_trigger();
+		PERFORM user_metadata.upgrade_store_table();
 		ALTER TABLE user_metadata.user_metadata DISABLE TRIGGER record_history;
 		EXECUTE 'SELECT pg_catalog.create_distributed_table(''user_metadata.user_metadata''::pg_catalog.regclass,
 				 ''user_id''::pg_catalog.text, shard_count => $1)' USING shard_count;
@@ -297,7 +339,7 @@ BEGIN
 				 ''user_id''::pg_catalog.text, colocate_with => ''user_metadata.user_metadata''::pg_catalog.text)';
 		EXECUTE 'SELECT pg_catalog.truncate_local_data_after_distributing_table(''user_metadata.user_metadata_history''::pg_catalog.regclass)';
 	END IF;
-	PERFORM user_metadata.create_history_trigger();
+	PERFORM user_metadata.upgrade_store_table();
 	IF delegate THEN
 		FOR fn IN SELECT f FROM user_metadata.per_user_functions() f LOOP
 			EXECUTE 'SELECT pg_catalog.create_distributed_function($1::pg_catalog.regprocedure,

@@ -1,7 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * store_table.c
- *	  The columns of user_metadata.user_metadata that the C code relies on.
+ *	  The columns of user_metadata.user_metadata that the C code relies on,
+ *	  and the calls of its CHECK constraints.
  *
  * A DBA may add, drop, re-add, rename or retype columns of the table.  The
  * C code therefore never reads a column by a fixed position: the triggers
@@ -16,10 +17,12 @@
  */
 #include "postgres.h"
 
+#include "access/detoast.h"
 #include "access/relation.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "utils/builtins.h"
+#include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 
@@ -109,4 +112,42 @@ um_table_column(Relation rel, const char *name, Oid type, const char *detail, co
 			 errdetail("%s", detail),
 			 errhint("%s", hint)));
 	pg_unreachable();
+}
+
+/*
+ * The CHECK constraints are one call of C each, not SQL expressions (as up
+ * to 1.3): the executor rebuilds a CHECK's expression from its stored text
+ * at the start of every statement that writes the table, and for those
+ * expressions that took a third of a single-row upsert.
+ */
+
+/*
+ * ids_valid(app_id text, user_id text) RETURNS boolean
+ *
+ * CHECK user_metadata_ids_valid: each id 1 to 512 bytes, counted as
+ * octet_length() counts them.
+ */
+PG_FUNCTION_INFO_V1(ids_valid);
+Datum
+ids_valid(PG_FUNCTION_ARGS)
+{
+	Size		app_id = toast_raw_datum_size(PG_GETARG_DATUM(0)) - VARHDRSZ;
+	Size		user_id = toast_raw_datum_size(PG_GETARG_DATUM(1)) - VARHDRSZ;
+
+	PG_RETURN_BOOL(app_id >= 1 && app_id <= 512 && user_id >= 1 && user_id <= 512);
+}
+
+/*
+ * metadata_is_object(metadata jsonb) RETURNS boolean
+ *
+ * CHECK user_metadata_metadata_is_object: a JSON object, as
+ * jsonb_typeof() = 'object'.
+ */
+PG_FUNCTION_INFO_V1(metadata_is_object);
+Datum
+metadata_is_object(PG_FUNCTION_ARGS)
+{
+	Jsonb	   *metadata = PG_GETARG_JSONB_P(0);
+
+	PG_RETURN_BOOL(JB_ROOT_IS_OBJECT(metadata));
 }

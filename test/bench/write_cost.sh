@@ -11,7 +11,8 @@
 # call (/proc/self/schedstat: on a shared machine, wall-clock time mostly
 # measures the other work):
 #   base     the library of BASE (default fd14e7d, release 1.3), swapped in
-#            for user_metadata.so, the history trigger disabled: the upsert
+#            for user_metadata.so, the history trigger disabled and the
+#            table's CHECK constraints the SQL expressions of 1.3: the upsert
 #            before rules and history existed
 #   none     this tree's library, no app has rules (one scan of an empty
 #            table per write)
@@ -93,26 +94,38 @@ BEGIN
 END $$;
 SQL
 rules='{"max_keys": 10, "max_bytes": 1000, "other_keys": false, "keys": {"n": "number", "s": ["string", "null"], "flag": "boolean"}}'
+# the table's CHECK constraints: those of 1.3 (SQL) or 1.4 (C calls)
+checks() {
+	local ids="user_metadata.ids_valid(app_id, user_id)" object="user_metadata.metadata_is_object(metadata)"
+	if [ "$1" = sql ]; then
+		ids="octet_length(app_id) BETWEEN 1 AND 512 AND octet_length(user_id) BETWEEN 1 AND 512"
+		object="jsonb_typeof(metadata) = 'object'"
+	fi
+	sql -c "ALTER TABLE user_metadata.user_metadata DROP CONSTRAINT user_metadata_ids_valid,
+		DROP CONSTRAINT user_metadata_metadata_is_object,
+		ADD CONSTRAINT user_metadata_ids_valid CHECK ($ids),
+		ADD CONSTRAINT user_metadata_metadata_is_object CHECK ($object)"
+}
 # each contender starts from a vacuumed table: the rounds' updates bloat it
 set_case() {
 	sql -c 'TRUNCATE user_metadata.document_rules, user_metadata.history_settings, user_metadata.user_metadata_history' \
-		-c 'ALTER TABLE user_metadata.user_metadata ENABLE TRIGGER record_history' \
-		-c 'VACUUM user_metadata.user_metadata'
+		-c 'ALTER TABLE user_metadata.user_metadata ENABLE TRIGGER record_history'
+	use_library "$work/new.so"
+	checks "$([ "$1" = base ] && echo sql || echo c)"
+	sql -c 'VACUUM user_metadata.user_metadata'
 	case $1 in
 		base)
-			# 1.3's library has no history trigger function to call
+			# 1.3's library has neither the history trigger's function nor the checks'
 			use_library "$work/base/user_metadata.so"
 			sql -c 'ALTER TABLE user_metadata.user_metadata DISABLE TRIGGER record_history' ;;
-		none) use_library "$work/new.so" ;;
-		rules) use_library "$work/new.so"; sql -c "SELECT user_metadata.set_document_rules('b', '$rules')" >/dev/null ;;
+		none) ;;
+		rules) sql -c "SELECT user_metadata.set_document_rules('b', '$rules')" >/dev/null ;;
 		rules100)
-			use_library "$work/new.so"
 			sql -c "INSERT INTO user_metadata.document_rules SELECT 'app' || i, '$rules' FROM generate_series(1, 100) i"
 			sql -c "SELECT user_metadata.set_document_rules('b', '$rules')" >/dev/null ;;
-		history) use_library "$work/new.so"; sql -c "SELECT user_metadata.set_history('b', true)" >/dev/null ;;
-		history_keep) use_library "$work/new.so"; sql -c "SELECT user_metadata.set_history('b', true, keep_count => 50)" >/dev/null ;;
+		history) sql -c "SELECT user_metadata.set_history('b', true)" >/dev/null ;;
+		history_keep) sql -c "SELECT user_metadata.set_history('b', true, keep_count => 50)" >/dev/null ;;
 		history_long)
-			use_library "$work/new.so"
 			sql -c "SELECT user_metadata.set_history('b', true, keep_count => 20)" \
 				-c "SELECT count(user_metadata.update_user_metadata('u' || (1 + i % 10000), jsonb_build_object('n', i), 'b'))
 					FROM generate_series(1, 450000) i" \

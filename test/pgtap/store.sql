@@ -4,7 +4,7 @@
 -- the size limit, and privileges of the admin API.
 --
 BEGIN;
-SELECT plan(45);
+SELECT plan(55);
 SET LOCAL search_path = user_metadata, public;
 
 -- table
@@ -76,6 +76,37 @@ SELECT throws_ok($$ SELECT * FROM user_metadata.get_user_metadata(ARRAY['a', NUL
 SELECT throws_ok($$ SELECT user_metadata.clear_user_metadata('t_b', '') $$, '22023', NULL, 'empty app_id to clear is 22023');
 SELECT throws_ok($$ SELECT user_metadata.update_user_metadata(repeat('x', 513), '{}') $$, '23514', NULL,
 				 'an id over 512 bytes is refused by the table');
+-- the table's own CHECK constraints, which every writer meets (direct writes here)
+SELECT lives_ok($$ INSERT INTO user_metadata.user_metadata (app_id, user_id, metadata)
+				   VALUES (repeat('a', 512), repeat('é', 256), '{}') $$, 'ids of 512 bytes are stored');
+SELECT throws_ok($$ INSERT INTO user_metadata.user_metadata (app_id, user_id, metadata) VALUES (repeat('a', 513), 'c1', '{}') $$,
+				 '23514', 'new row for relation "user_metadata" violates check constraint "user_metadata_ids_valid"',
+				 'an app id of 513 bytes is refused by user_metadata_ids_valid');
+SELECT throws_ok($$ INSERT INTO user_metadata.user_metadata (app_id, user_id, metadata) VALUES ('a', repeat('é', 256) || 'x', '{}') $$,
+				 '23514', NULL, 'a user id of 513 bytes (257 characters) is refused: bytes are counted');
+SELECT throws_ok($$ INSERT INTO user_metadata.user_metadata (app_id, user_id, metadata) VALUES ('', 'c1', '{}') $$,
+				 '23514', NULL, 'an empty app id is refused by the table');
+SELECT throws_ok($$ INSERT INTO user_metadata.user_metadata (app_id, user_id, metadata) VALUES ('a', '', '{}') $$,
+				 '23514', NULL, 'an empty user id is refused by the table');
+SELECT throws_ok($$ UPDATE user_metadata.user_metadata SET user_id = repeat('u', 513) WHERE app_id = repeat('a', 512) $$,
+				 '23514', NULL, 'an update to a 513-byte id is refused by the table');
+-- the trigger refuses a document that is not an object first (22023); with
+-- triggers off (a restore, replication) the table still does
+SET LOCAL session_replication_role = replica;
+SELECT throws_ok($$ INSERT INTO user_metadata.user_metadata (app_id, user_id, metadata) VALUES ('a', 'c1', '[]') $$,
+				 '23514', 'new row for relation "user_metadata" violates check constraint "user_metadata_metadata_is_object"',
+				 'an array document is refused by user_metadata_metadata_is_object');
+SELECT throws_ok($$ INSERT INTO user_metadata.user_metadata (app_id, user_id, metadata)
+					SELECT 'a', 'c' || n, d FROM unnest(ARRAY['1', '"s"', 'null', 'true']::jsonb[]) WITH ORDINALITY u (d, n) $$,
+				 '23514', NULL, 'scalar documents are refused by the table');
+SELECT throws_ok($$ UPDATE user_metadata.user_metadata SET metadata = '[{}]' WHERE app_id = repeat('a', 512) $$,
+				 '23514', NULL, 'an update to an array document is refused by the table');
+RESET session_replication_role;
+SELECT is((SELECT pg_get_constraintdef(oid) FROM pg_constraint
+		   WHERE conrelid = 'user_metadata.user_metadata'::regclass AND conname = 'user_metadata_ids_valid'),
+		  'CHECK (ids_valid(app_id, user_id))',
+		  'each CHECK constraint is one call, cheap to rebuild for every statement');
+DELETE FROM user_metadata.user_metadata WHERE app_id = repeat('a', 512);
 SET LOCAL user_metadata.max_document_bytes = 100;
 SELECT throws_ok($$ SELECT user_metadata.update_user_metadata('t_b', jsonb_build_object('big', repeat('x', 200))) $$,
 				 '54000', 'user metadata document is too large', 'an update over max_document_bytes is 54000');

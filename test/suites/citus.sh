@@ -242,8 +242,10 @@ check "calls.sql on one node: $calls errors" "$calls" "$(grep -c 'ERROR:' "$work
 compare_calls "no delegation"
 
 # A store distributed by 1.3, updated to 1.4 (database um_upgrade): Citus
-# refuses the history trigger inside the update's script, so the rules and
-# the history wait for distribute_on_citus to run again, and refuse until then
+# refuses the history trigger inside the update's script, and the new CHECK
+# constraints would reach the workers before their functions, so the
+# constraints, the rules and the history wait for distribute_on_citus to run
+# again, and the rules and the history refuse until then
 up() {					# up NODE PSQL-ARGS...: as on, in database um_upgrade
 	local node=$1
 	shift
@@ -270,6 +272,14 @@ check "... after it, both work on the workers: a write the rules refuse (23514),
 		-c '\echo :LAST_ERROR_SQLSTATE' 2>/dev/null)|$(up co -c "SELECT user_metadata.update_user_metadata('up1', '{\"b\": 2}', 'k')" \
 		-c "SELECT string_agg(coalesce(patch::text, '-') || ' ' || metadata, ' | ') FROM user_metadata.user_metadata_history('up1', 'k')" |
 		tail -1)"
+check "... and the store's table and shards on every node have 1.4's CHECK constraints, one call each, which refuse a 513-byte id (23514)" \
+	"t t t|23514" \
+	"$(for node in co w1 w2; do up "$node" -c "SELECT count(*) > 0 AND bool_and(pg_get_constraintdef(c.oid)
+			~ '^CHECK \(user_metadata\.(ids_valid\(app_id, user_id\)|metadata_is_object\(metadata\))\)$')
+		FROM pg_constraint c JOIN pg_class r ON r.oid = c.conrelid
+		WHERE c.contype = 'c' AND r.relnamespace = 'user_metadata'::regnamespace AND r.relname ~ '^user_metadata(_[0-9]+)?$'"
+	done | paste -sd ' ')|$(psql -X -q -At -h 127.0.0.1 -p "${port[co]}" -U postgres -d um_upgrade \
+		-c "SELECT user_metadata.update_user_metadata(repeat('x', 513), '{}', 'k')" -c '\echo :LAST_ERROR_SQLSTATE' 2>/dev/null)"
 
 #
 # 2. Delegation

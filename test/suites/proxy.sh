@@ -113,14 +113,16 @@ check "and writes it with write_custom_user_data, granted that alone" '{"mine": 
 sql "$A_PORT" um_proxy -c "SELECT user_metadata.clear_user_metadata('client')" >/dev/null
 
 # functions DB: every function of schema user_metadata but the triggers'
-# (and create_history_trigger, which makes one) and the store's own Citus
+# (and upgrade_store_table, which makes one), the table's CHECK calls
+# (ids_valid, metadata_is_object) and the store's own Citus
 # distribution (distribute_on_citus and its per_user_functions, not API
 # calls), with its kind, arguments (defaults included) and result
 functions() {
 	sql "$A_PORT" "$1" -c "SELECT prokind::text || ' ' || oid::regproc || '(' || pg_get_function_arguments(oid) || ') '
 		|| coalesce(pg_get_function_result(oid), '') FROM pg_proc
 		WHERE pronamespace = 'user_metadata'::regnamespace AND prorettype <> 'trigger'::regtype
-		AND proname NOT IN ('distribute_on_citus', 'per_user_functions', 'create_history_trigger') ORDER BY 1"
+		AND proname NOT IN ('distribute_on_citus', 'per_user_functions', 'upgrade_store_table', 'ids_valid',
+			'metadata_is_object') ORDER BY 1"
 }
 functions um_direct >"$work/functions.store"
 functions um_proxy >"$work/functions.proxy"
