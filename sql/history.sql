@@ -105,6 +105,18 @@ SELECT (SELECT metadata FROM hist('h4') ORDER BY n DESC LIMIT 1) = get_user_meta
 SELECT count(*) FROM (SELECT update_user_metadata('h4', jsonb_build_object('m' || i, i)) FROM generate_series(1, 32) i) w;
 SELECT count(*) <= 5 + 15 AS bounded FROM stored('h4');
 SELECT (SELECT metadata FROM hist('h4') ORDER BY n DESC LIMIT 1) = get_user_metadata('h4') AS rebuilt;
+-- by count: whole documents at seq 1, 17 and 33 of 40; the 5th newest (36)
+-- is 3 rows past the whole one at 33, the new oldest; after a DBA deleted
+-- that row, pruning searches back to the one at 17
+SELECT set_history('public', true);
+SELECT count(*) FROM (SELECT update_user_metadata(u, jsonb_build_object('k' || i, i))
+	FROM generate_series(1, 40) i, unnest(ARRAY['h5', 'h6']) u) w;
+DELETE FROM user_metadata.user_metadata_history WHERE user_id = 'h6' AND seq = 33;
+SELECT set_history('public', true, keep_count => 5);
+SELECT prune_history('public') > 0 AS pruned;
+SELECT user_id, min(seq) AS oldest, count(*) AS rows, bool_and(gap_before = (seq = 17 OR seq = 33)) AS marked
+FROM user_metadata.user_metadata_history WHERE user_id IN ('h5', 'h6') GROUP BY user_id ORDER BY user_id;
+SELECT get_user_metadata_as_of('h5', now()) = get_user_metadata('h5') AS rebuilt;
 -- retention by age
 SELECT set_history('public', true, keep => '1 day');
 SELECT set_user_metadata('h3', '{"replaced":2}');

@@ -304,26 +304,35 @@ static const StatementDef hstatements[NUM_HISTORY_STATEMENTS] = {
 		SPI_OK_INSERT, 0, {InvalidOid}
 	},
 	/*
-	 * Keep the newest $3 rows and those of the last $4, and before them the
-	 * row that answers the moment the limits begin, back to the nearest
-	 * whole document; that row becomes the oldest, marked gap_before.
+	 * Keep the user's last $3 writes (by seq: $5 is the newest, NULL to
+	 * read it) and those of the last $4, and before them the row that
+	 * answers the moment the limits begin, back to the nearest whole
+	 * document; that row becomes the oldest, marked gap_before.  The row at
+	 * the bound says how far back that document is (since_full): two probes
+	 * of the primary key, the search back only when a DBA deleted it.
 	 */
 	[HSTMT_PRUNE] = {
 		"WITH bound AS (SELECT GREATEST("
-		"  (SELECT h.seq FROM " HISTORY_TABLE " h WHERE " USER_ROWS("h") " AND $3 IS NOT NULL"
-		"   ORDER BY h.seq DESC OFFSET ($3 OPERATOR(pg_catalog.-) 1) LIMIT 1),"
+		"  CASE WHEN $3 IS NOT NULL THEN"
+		"   COALESCE($5, (SELECT pg_catalog.max(h.seq) FROM " HISTORY_TABLE " h WHERE " USER_ROWS("h") "))"
+		"   OPERATOR(pg_catalog.-) $3 OPERATOR(pg_catalog.+) 1 END,"
 		"  (SELECT h.seq FROM " HISTORY_TABLE " h WHERE " USER_ROWS("h") " AND $4 IS NOT NULL"
 		"   AND h.changed_at OPERATOR(pg_catalog.<=) (pg_catalog.clock_timestamp() OPERATOR(pg_catalog.-) $4)"
 		"   ORDER BY h.seq DESC LIMIT 1)) AS seq),"
-		" base AS (SELECT pg_catalog.max(h.seq) AS seq FROM " HISTORY_TABLE " h, bound b"
-		"  WHERE " USER_ROWS("h") " AND h.seq OPERATOR(pg_catalog.<=) b.seq AND h.metadata IS NOT NULL),"
+		" base AS (SELECT COALESCE("
+		"  (SELECT w.seq FROM " HISTORY_TABLE " x, " HISTORY_TABLE " w, bound b"
+		"   WHERE " USER_ROWS("x") " AND x.seq OPERATOR(pg_catalog.=) b.seq"
+		"   AND " USER_ROWS("w") " AND w.seq OPERATOR(pg_catalog.=) (x.seq OPERATOR(pg_catalog.-) x.since_full)"
+		"   AND w.seq OPERATOR(pg_catalog.<=) b.seq AND w.metadata IS NOT NULL),"
+		"  (SELECT pg_catalog.max(h.seq) FROM " HISTORY_TABLE " h, bound b"
+		"   WHERE " USER_ROWS("h") " AND h.seq OPERATOR(pg_catalog.<=) b.seq AND h.metadata IS NOT NULL)) AS seq),"
 		" gone AS (DELETE FROM " HISTORY_TABLE " h USING base b"
 		"  WHERE " USER_ROWS("h") " AND h.seq OPERATOR(pg_catalog.<) b.seq RETURNING h.seq),"
 		" marked AS (UPDATE " HISTORY_TABLE " h SET gap_before = true FROM base b"
 		"  WHERE " USER_ROWS("h") " AND h.seq OPERATOR(pg_catalog.=) b.seq AND EXISTS (SELECT FROM gone)"
 		"  RETURNING h.seq)"
 		" SELECT pg_catalog.count(*) FROM gone",
-		4, {TEXTOID, TEXTOID, INT4OID, INTERVALOID}, SPI_OK_SELECT, 1, {INT8OID}
+		5, {TEXTOID, TEXTOID, INT4OID, INTERVALOID, INT8OID}, SPI_OK_SELECT, 1, {INT8OID}
 	},
 	[HSTMT_APP_USERS] = {
 		"SELECT DISTINCT h.user_id FROM " HISTORY_TABLE " h WHERE h.app_id OPERATOR(pg_catalog.=) $1",
@@ -395,12 +404,15 @@ history_connect(void)
 		elog(ERROR, "SPI_connect failed: %s", SPI_result_code_string(rc));
 }
 
-/* Prune one user's rows to the app's limits; returns the rows removed */
+/*
+ * Prune one user's rows to the app's limits, newest_seq that of the user's
+ * newest row (0: unknown); returns the rows removed
+ */
 static int64
-prune_user(text *app_id, text *user_id, const HistorySettings *settings)
+prune_user(text *app_id, text *user_id, const HistorySettings *settings, int64 newest_seq)
 {
-	Datum		values[4];
-	bool		nulls[4] = {false, false, !settings->has_count, !settings->has_age};
+	Datum		values[5];
+	bool		nulls[5] = {false, false, !settings->has_count, !settings->has_age, newest_seq == 0};
 	bool		isnull;
 	Datum		count;
 
@@ -408,6 +420,7 @@ prune_user(text *app_id, text *user_id, const HistorySettings *settings)
 	values[1] = PointerGetDatum(user_id);
 	values[2] = Int32GetDatum(settings->count);
 	values[3] = IntervalPGetDatum(&settings->age);
+	values[4] = Int64GetDatum(newest_seq);
 	run_history_statement(HSTMT_PRUNE, values, nulls, false);
 	if (SPI_processed != 1)
 		um_statement_changed(&history_statements, "The count of the rows pruned is missing.");
@@ -546,7 +559,7 @@ record_as_owner(FunctionCallInfo fcinfo, void *arg)
 		(change->settings.has_age ||
 		 (change->settings.has_count &&
 		  last.seq + 1 > (int64) change->settings.count + HISTORY_FULL_EVERY - 1)))
-		(void) prune_user(change->app_id, change->user_id, &change->settings);
+		(void) prune_user(change->app_id, change->user_id, &change->settings, last.seq + 1);
 	SPI_finish();
 	return (Datum) 0;
 }
@@ -767,7 +780,7 @@ prune_as_owner(FunctionCallInfo fcinfo, void *arg)
 		Datum		user_id = SPI_getbinval(users->vals[i], users->tupdesc, 1, &isnull);
 
 		if (!isnull)
-			pruned += prune_user(app_id, DatumGetTextPP(user_id), &settings);
+			pruned += prune_user(app_id, DatumGetTextPP(user_id), &settings, 0);
 	}
 	SPI_finish();
 	return Int64GetDatum(pruned);
