@@ -86,8 +86,8 @@ node_of() {				# node_of USER_ID: the worker (w1, w2, w3) holding the user's sha
 		WHERE p.shardid = get_shard_id_for_distribution_column('user_metadata.user_metadata', '$1')")
 	for n in w1 w2 w3; do [ "${port[$n]}" = "$p" ] && echo "$n"; done
 }
-users_on() {			# users_on NODE COUNT PREFIX: COUNT ids PREFIX1.. whose shard is on NODE, quoted
-	co -c "SELECT string_agg(quote_literal(u), ',') FROM (SELECT u FROM (SELECT '$3' || i AS u
+users_on() {			# users_on NODE COUNT PREFIX [DB]: COUNT ids PREFIX1.. whose shard is on NODE, quoted
+	rel_sql -h 127.0.0.1 -p "${port[co]}" -U postgres -d "${4:-postgres}" -c "SELECT string_agg(quote_literal(u), ',') FROM (SELECT u FROM (SELECT '$3' || i AS u
 		FROM generate_series(1, 1000) i) s WHERE (SELECT n.nodeport FROM pg_dist_placement p JOIN pg_dist_node n
 		USING (groupid) WHERE p.shardid = get_shard_id_for_distribution_column('user_metadata.user_metadata', u))
 		= ${port[$1]} LIMIT $2) t"
@@ -142,6 +142,28 @@ check "the history keeps its policy, and what was recorded before" "current_user
 check "the rules set before are read back" '{"keys": {"n": "string"}}' \
 	"$(co -c "SELECT user_metadata.get_document_rules('ruled')")"
 
+# race_rules LABEL DB APP USER: rules for APP set on w1 while a writer there
+# commits a document of USER (quoted, on w1, the app without rules) that
+# they break: the check must see it (a snapshot taken after the lock, also
+# of the worker's own shards), or the writer must meet the rules
+race_rules() {
+	local label=$1 db=$2 r=$3 u=$4 writer rules
+	w1_sql() { psql -X -q -At -h 127.0.0.1 -p "${port[w1]}" -U postgres -d "$db" "$@"; }
+	PGAPPNAME=um_race w1_sql -c BEGIN -c "SELECT user_metadata.set_user_metadata($u, '{\"n\": \"five\"}', '$r')" \
+		-c 'SELECT pg_sleep(2)' -c COMMIT >/dev/null 2>&1 &
+	writer=$!
+	for _ in $(seq 100); do		# until the writer has written and sleeps
+		[ "$(w1_sql -c "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'um_race'
+			AND query = 'SELECT pg_sleep(2)'")" = 1 ] && break
+		sleep 0.1
+	done
+	rules=$(w1_sql -c "SELECT user_metadata.set_document_rules('$r', '{\"keys\": {\"n\": \"number\"}}')" \
+		-c '\echo :LAST_ERROR_SQLSTATE' 2>>"$work/errors.log" | tail -1)
+	wait "$writer"
+	check "$label: rules set on a worker while a writer there commits a document they break: 23514, the rules not stored" \
+		"23514|" "$rules|$(w1_sql -c "SELECT user_metadata.get_document_rules('$r')")"
+}
+
 # rules_and_history LABEL PREFIX: document rules (app PREFIX_r) and change
 # history (app PREFIX_k) set through the coordinator, for new users
 # PREFIX.. on w1 and on w2
@@ -175,22 +197,7 @@ rules_and_history() {
 		"$(co -c "SELECT user_metadata.set_document_rules('$r', NULL)" >/dev/null && co -c \
 			"SELECT user_metadata.update_user_metadata($u1, '{\"n\": 1}', '$r')")"
 
-	# set on a worker while a writer there commits a document the rules
-	# break: the check must see it (a snapshot taken after the lock, also of
-	# the worker's own shards), or the writer must meet the rules
-	PGAPPNAME=um_race psql -X -q -At -h 127.0.0.1 -p "${port[w1]}" -U postgres -d postgres -c BEGIN \
-		-c "SELECT user_metadata.set_user_metadata($u1, '{\"n\": \"five\"}', '$r')" -c 'SELECT pg_sleep(2)' -c COMMIT \
-		>/dev/null 2>&1 &
-	writer=$!
-	for _ in $(seq 100); do		# until the writer has written and sleeps
-		[ "$(on w1 -c "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'um_race'
-			AND query = 'SELECT pg_sleep(2)'")" = 1 ] && break
-		sleep 0.1
-	done
-	check "$label: rules set on a worker while a writer there commits a document they break: 23514, the rules not stored" \
-		"23514|" "$(state_of w1 "SELECT user_metadata.set_document_rules('$r', '{\"keys\": {\"n\": \"number\"}}')")|$(co -c \
-			"SELECT user_metadata.get_document_rules('$r')")"
-	wait "$writer"
+	race_rules "$label" postgres "$r" "$u1"
 	co -c "SELECT user_metadata.set_document_rules('$r', NULL)" >/dev/null
 
 	co -c "SELECT user_metadata.set_history('$k', true)" -c "SELECT user_metadata.set_user_metadata($u1, '{\"a\": 1}', '$k')" \
@@ -280,6 +287,7 @@ check "... and the store's table and shards on every node have 1.4's CHECK const
 		WHERE c.contype = 'c' AND r.relnamespace = 'user_metadata'::regnamespace AND r.relname ~ '^user_metadata(_[0-9]+)?$'"
 	done | paste -sd ' ')|$(psql -X -q -At -h 127.0.0.1 -p "${port[co]}" -U postgres -d um_upgrade \
 		-c "SELECT user_metadata.update_user_metadata(repeat('x', 513), '{}', 'k')" -c '\echo :LAST_ERROR_SQLSTATE' 2>/dev/null)"
+race_rules "a store distributed under 1.3, updated" um_upgrade race "$(users_on w1 1 race um_upgrade)"
 
 #
 # 2. Delegation
