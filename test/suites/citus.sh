@@ -6,7 +6,10 @@
 #      tables, the rules and history settings set before it kept; document
 #      rules and change history through the coordinator (rules_and_history);
 #      test/proxy/calls.sql gives the same output through the coordinator
-#      as in a single-node database;
+#      as in a single-node database; in databases of their own, a store
+#      distributed under 1.3 and updated, and a coordinator that holds
+#      shards (the copy into them not recorded as history, patches recorded
+#      there, the rules check of its own shards under a concurrent writer);
 #   2. delegation (coordinator restarted with user_metadata preloaded): the
 #      distributed functions, calls.sql and rules_and_history again, NULL
 #      user ids refused before Citus plans them, calls delegated in and
@@ -142,26 +145,27 @@ check "the history keeps its policy, and what was recorded before" "current_user
 check "the rules set before are read back" '{"keys": {"n": "string"}}' \
 	"$(co -c "SELECT user_metadata.get_document_rules('ruled')")"
 
-# race_rules LABEL DB APP USER: rules for APP set on w1 while a writer there
-# commits a document of USER (quoted, on w1, the app without rules) that
-# they break: the check must see it (a snapshot taken after the lock, also
-# of the worker's own shards), or the writer must meet the rules
+# race_rules LABEL NODE DB APP USER: rules for APP set on NODE while a
+# writer there commits a document of USER (quoted, its shard on NODE, the
+# app without rules) that they break: the check must see it (a snapshot
+# taken after the lock, also of the node's own shards), or the writer must
+# meet the rules
 race_rules() {
-	local label=$1 db=$2 r=$3 u=$4 writer rules
-	w1_sql() { psql -X -q -At -h 127.0.0.1 -p "${port[w1]}" -U postgres -d "$db" "$@"; }
-	PGAPPNAME=um_race w1_sql -c BEGIN -c "SELECT user_metadata.set_user_metadata($u, '{\"n\": \"five\"}', '$r')" \
+	local label=$1 node=$2 db=$3 r=$4 u=$5 writer rules
+	node_sql() { psql -X -q -At -h 127.0.0.1 -p "${port[$node]}" -U postgres -d "$db" "$@"; }
+	PGAPPNAME=um_race node_sql -c BEGIN -c "SELECT user_metadata.set_user_metadata($u, '{\"n\": \"five\"}', '$r')" \
 		-c 'SELECT pg_sleep(2)' -c COMMIT >/dev/null 2>&1 &
 	writer=$!
 	for _ in $(seq 100); do		# until the writer has written and sleeps
-		[ "$(w1_sql -c "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'um_race'
+		[ "$(node_sql -c "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'um_race'
 			AND query = 'SELECT pg_sleep(2)'")" = 1 ] && break
 		sleep 0.1
 	done
-	rules=$(w1_sql -c "SELECT user_metadata.set_document_rules('$r', '{\"keys\": {\"n\": \"number\"}}')" \
+	rules=$(node_sql -c "SELECT user_metadata.set_document_rules('$r', '{\"keys\": {\"n\": \"number\"}}')" \
 		-c '\echo :LAST_ERROR_SQLSTATE' 2>>"$work/errors.log" | tail -1)
 	wait "$writer"
-	check "$label: rules set on a worker while a writer there commits a document they break: 23514, the rules not stored" \
-		"23514|" "$rules|$(w1_sql -c "SELECT user_metadata.get_document_rules('$r')")"
+	check "$label: rules set on $node while a writer there commits a document they break: 23514, the rules not stored" \
+		"23514|" "$rules|$(node_sql -c "SELECT user_metadata.get_document_rules('$r')")"
 }
 
 # rules_and_history LABEL PREFIX: document rules (app PREFIX_r) and change
@@ -197,7 +201,7 @@ rules_and_history() {
 		"$(co -c "SELECT user_metadata.set_document_rules('$r', NULL)" >/dev/null && co -c \
 			"SELECT user_metadata.update_user_metadata($u1, '{\"n\": 1}', '$r')")"
 
-	race_rules "$label" postgres "$r" "$u1"
+	race_rules "$label" w1 postgres "$r" "$u1"
 	co -c "SELECT user_metadata.set_document_rules('$r', NULL)" >/dev/null
 
 	co -c "SELECT user_metadata.set_history('$k', true)" -c "SELECT user_metadata.set_user_metadata($u1, '{\"a\": 1}', '$k')" \
@@ -287,7 +291,43 @@ check "... and the store's table and shards on every node have 1.4's CHECK const
 		WHERE c.contype = 'c' AND r.relnamespace = 'user_metadata'::regnamespace AND r.relname ~ '^user_metadata(_[0-9]+)?$'"
 	done | paste -sd ' ')|$(psql -X -q -At -h 127.0.0.1 -p "${port[co]}" -U postgres -d um_upgrade \
 		-c "SELECT user_metadata.update_user_metadata(repeat('x', 513), '{}', 'k')" -c '\echo :LAST_ERROR_SQLSTATE' 2>/dev/null)"
-race_rules "a store distributed under 1.3, updated" um_upgrade race "$(users_on w1 1 race um_upgrade)"
+race_rules "a store distributed under 1.3, updated" w1 um_upgrade race "$(users_on w1 1 race um_upgrade)"
+
+# A coordinator that holds shards (database um_coshards): distribute_on_citus
+# copies rows into the coordinator's own shards too, and records none of
+# that copy as history; a statement on those shards runs in the caller's
+# backend, so its history keeps the patch, and the rules check reads them
+cs() {					# cs NODE PSQL-ARGS...: as on, in database um_coshards
+	local node=$1
+	shift
+	rel_sql -h 127.0.0.1 -p "${port[$node]}" -U postgres -d um_coshards "$@"
+}
+for node in co w1 w2; do
+	on "$node" -c 'CREATE DATABASE um_coshards' >/dev/null && cs "$node" -c 'CREATE EXTENSION citus' >/dev/null
+done
+cs co -c "SELECT citus_set_coordinator_host('127.0.0.1', ${port[co]})" -c "SELECT citus_add_node('127.0.0.1', ${port[w1]})" \
+	-c "SELECT citus_add_node('127.0.0.1', ${port[w2]})" \
+	-c "SELECT citus_set_node_property('127.0.0.1', ${port[co]}, 'shouldhaveshards', true)" -c 'CREATE EXTENSION user_metadata' \
+	-c "SELECT user_metadata.set_history('c', true)" \
+	-c "SELECT count(user_metadata.update_user_metadata('c' || i, jsonb_build_object('n', i), 'c')) FROM generate_series(1, 40) i" \
+	-c 'SELECT user_metadata.distribute_on_citus(6)' >/dev/null 2>>"$work/errors.log"
+check "a coordinator holding shards: some of the store's shards are on it, and the history holds each write once" "t|40 40" \
+	"$(cs co -c "SELECT count(*) > 0 FROM pg_dist_placement p JOIN pg_dist_node n USING (groupid)
+		WHERE n.nodeport = ${port[co]} AND p.shardid IN (SELECT shardid FROM pg_dist_shard
+			WHERE logicalrelid = 'user_metadata.user_metadata'::regclass)")|$(cs co -c \
+		"SELECT count(*) || ' ' || count(DISTINCT user_id) FROM user_metadata.user_metadata_history")"
+uc=$(users_on co 1 c um_coshards)
+check "... a write of a user on the coordinator's shard recorded once, with its patch" \
+	"{\"n\": ${uc//[^0-9]/}} {\"n\": ${uc//[^0-9]/}} | {\"m\": 1} {\"m\": 1, \"n\": ${uc//[^0-9]/}}" \
+	"$(cs co -c "SELECT user_metadata.update_user_metadata($uc, '{\"m\": 1}', 'c')" >/dev/null && cs co -c \
+		"SELECT string_agg(coalesce(patch::text, '-') || ' ' || metadata, ' | ') FROM user_metadata.user_metadata_history($uc, 'c')")"
+check "... rules that its document breaks refused (23514), a write the rules refuse there too" "23514|23514" \
+	"$(psql -X -q -At -h 127.0.0.1 -p "${port[co]}" -U postgres -d um_coshards \
+		-c "SELECT user_metadata.set_document_rules('c', '{\"keys\": {\"m\": \"string\"}}')" -c '\echo :LAST_ERROR_SQLSTATE' \
+		-c "SELECT user_metadata.set_document_rules('c', '{\"keys\": {\"m\": \"number\"}}')" \
+		-c "SELECT user_metadata.update_user_metadata($uc, '{\"m\": \"x\"}', 'c')" -c '\echo :LAST_ERROR_SQLSTATE' 2>/dev/null |
+		sed '/^$/d' | paste -sd '|')"
+race_rules "a coordinator holding shards" co um_coshards race "$(users_on co 1 race um_coshards)"
 
 #
 # 2. Delegation
