@@ -141,13 +141,18 @@ ids_valid(PG_FUNCTION_ARGS)
  * metadata_is_object(metadata jsonb) RETURNS boolean
  *
  * CHECK user_metadata_metadata_is_object: a JSON object, as
- * jsonb_typeof() = 'object'.
+ * jsonb_typeof() = 'object'.  Only the root container's header is read: an
+ * UPDATE that keeps a compressed or TOASTed document is not expanded for it.
  */
 PG_FUNCTION_INFO_V1(metadata_is_object);
 Datum
 metadata_is_object(PG_FUNCTION_ARGS)
 {
-	Jsonb	   *metadata = PG_GETARG_JSONB_P(0);
+	struct varlena *metadata = (struct varlena *) PG_GETARG_POINTER(0);
 
-	PG_RETURN_BOOL(JB_ROOT_IS_OBJECT(metadata));
+	/* the merge's new documents are plain: read in place */
+	if (VARATT_IS_EXTENDED(metadata))
+		metadata = PG_DETOAST_DATUM_SLICE(PointerGetDatum(metadata), 0, sizeof(uint32));
+	PG_RETURN_BOOL(VARSIZE(metadata) - VARHDRSZ >= sizeof(uint32) &&
+				   (*(uint32 *) VARDATA(metadata) & JB_FOBJECT) != 0);
 }

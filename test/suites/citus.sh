@@ -151,21 +151,22 @@ check "the rules set before are read back" '{"keys": {"n": "string"}}' \
 # taken after the lock, also of the node's own shards), or the writer must
 # meet the rules
 race_rules() {
-	local label=$1 node=$2 db=$3 r=$4 u=$5 writer rules
-	node_sql() { psql -X -q -At -h 127.0.0.1 -p "${port[$node]}" -U postgres -d "$db" "$@"; }
-	PGAPPNAME=um_race node_sql -c BEGIN -c "SELECT user_metadata.set_user_metadata($u, '{\"n\": \"five\"}', '$r')" \
+	local label=$1 node=$2 r=$4 u=$5 writer rules
+	local -a node_sql=(psql -X -q -At -h 127.0.0.1 -p "${port[$node]}" -U postgres -d "$3")
+	PGAPPNAME=um_race "${node_sql[@]}" -c BEGIN \
+		-c "SELECT user_metadata.set_user_metadata($u, '{\"n\": \"five\"}', '$r')" \
 		-c 'SELECT pg_sleep(2)' -c COMMIT >/dev/null 2>&1 &
 	writer=$!
 	for _ in $(seq 100); do		# until the writer has written and sleeps
-		[ "$(node_sql -c "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'um_race'
+		[ "$("${node_sql[@]}" -c "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'um_race'
 			AND query = 'SELECT pg_sleep(2)'")" = 1 ] && break
 		sleep 0.1
 	done
-	rules=$(node_sql -c "SELECT user_metadata.set_document_rules('$r', '{\"keys\": {\"n\": \"number\"}}')" \
+	rules=$("${node_sql[@]}" -c "SELECT user_metadata.set_document_rules('$r', '{\"keys\": {\"n\": \"number\"}}')" \
 		-c '\echo :LAST_ERROR_SQLSTATE' 2>>"$work/errors.log" | tail -1)
 	wait "$writer"
 	check "$label: rules set on $node while a writer there commits a document they break: 23514, the rules not stored" \
-		"23514|" "$rules|$(node_sql -c "SELECT user_metadata.get_document_rules('$r')")"
+		"23514|" "$rules|$("${node_sql[@]}" -c "SELECT user_metadata.get_document_rules('$r')")"
 }
 
 # rules_and_history LABEL PREFIX: document rules (app PREFIX_r) and change
@@ -257,16 +258,22 @@ compare_calls "no delegation"
 # constraints would reach the workers before their functions, so the
 # constraints, the rules and the history wait for distribute_on_citus to run
 # again, and the rules and the history refuse until then
-up() {					# up NODE PSQL-ARGS...: as on, in database um_upgrade
-	local node=$1
-	shift
-	rel_sql -h 127.0.0.1 -p "${port[$node]}" -U postgres -d um_upgrade "$@"
+in_db() {				# in_db DB NODE PSQL-ARGS...: as on, in database DB
+	local db=$1 node=$2
+	shift 2
+	rel_sql -h 127.0.0.1 -p "${port[$node]}" -U postgres -d "$db" "$@"
 }
-for node in co w1 w2; do
-	on "$node" -c 'CREATE DATABASE um_upgrade' >/dev/null && up "$node" -c 'CREATE EXTENSION citus' >/dev/null
-done
-up co -c "SELECT citus_set_coordinator_host('127.0.0.1', ${port[co]})" -c "SELECT citus_add_node('127.0.0.1', ${port[w1]})" \
-	-c "SELECT citus_add_node('127.0.0.1', ${port[w2]})" -c "CREATE EXTENSION user_metadata VERSION '1.3'" \
+citus_db() {			# citus_db DB: database DB on co, w1 and w2 with Citus, the workers added
+	local node
+	for node in co w1 w2; do
+		on "$node" -c "CREATE DATABASE $1" >/dev/null && in_db "$1" "$node" -c 'CREATE EXTENSION citus' >/dev/null
+	done
+	in_db "$1" co -c "SELECT citus_set_coordinator_host('127.0.0.1', ${port[co]})" \
+		-c "SELECT citus_add_node('127.0.0.1', ${port[w1]})" -c "SELECT citus_add_node('127.0.0.1', ${port[w2]})" >/dev/null
+}
+up() { in_db um_upgrade "$@"; }
+citus_db um_upgrade
+up co -c "CREATE EXTENSION user_metadata VERSION '1.3'" \
 	-c 'SELECT user_metadata.distribute_on_citus(4)' -c "SELECT user_metadata.set_user_metadata('up1', '{\"a\": 1}', 'k')" >/dev/null
 check "a store distributed under 1.3: ALTER EXTENSION user_metadata UPDATE reaches 1.4 on every node" "1.4 1.4 1.4" \
 	"$(up co -c 'ALTER EXTENSION user_metadata UPDATE' >/dev/null 2>>"$work/errors.log"; for node in co w1 w2; do
@@ -297,17 +304,9 @@ race_rules "a store distributed under 1.3, updated" w1 um_upgrade race "$(users_
 # copies rows into the coordinator's own shards too, and records none of
 # that copy as history; a statement on those shards runs in the caller's
 # backend, so its history keeps the patch, and the rules check reads them
-cs() {					# cs NODE PSQL-ARGS...: as on, in database um_coshards
-	local node=$1
-	shift
-	rel_sql -h 127.0.0.1 -p "${port[$node]}" -U postgres -d um_coshards "$@"
-}
-for node in co w1 w2; do
-	on "$node" -c 'CREATE DATABASE um_coshards' >/dev/null && cs "$node" -c 'CREATE EXTENSION citus' >/dev/null
-done
-cs co -c "SELECT citus_set_coordinator_host('127.0.0.1', ${port[co]})" -c "SELECT citus_add_node('127.0.0.1', ${port[w1]})" \
-	-c "SELECT citus_add_node('127.0.0.1', ${port[w2]})" \
-	-c "SELECT citus_set_node_property('127.0.0.1', ${port[co]}, 'shouldhaveshards', true)" -c 'CREATE EXTENSION user_metadata' \
+cs() { in_db um_coshards "$@"; }
+citus_db um_coshards
+cs co -c "SELECT citus_set_node_property('127.0.0.1', ${port[co]}, 'shouldhaveshards', true)" -c 'CREATE EXTENSION user_metadata' \
 	-c "SELECT user_metadata.set_history('c', true)" \
 	-c "SELECT count(user_metadata.update_user_metadata('c' || i, jsonb_build_object('n', i), 'c')) FROM generate_series(1, 40) i" \
 	-c 'SELECT user_metadata.distribute_on_citus(6)' >/dev/null 2>>"$work/errors.log"
