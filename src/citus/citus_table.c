@@ -29,6 +29,7 @@
 #include "commands/extension.h"
 #include "executor/spi.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 
@@ -153,6 +154,12 @@ um_citus_distributes(const char *name)
 		return false;
 	(void) placement(relid, 0, &method);
 	return method != '\0';
+}
+
+bool
+um_citus_routes(const char *name)
+{
+	return GetConfigOption("citus.version", true, false) != NULL && um_citus_distributes(name);
 }
 
 void

@@ -26,6 +26,12 @@ extern Oid	um_local_table(const char *name, Relation fired_on);
 extern bool um_citus_distributes(const char *name);
 
 /*
+ * Whether Citus routes a statement on table user_metadata.name: as
+ * um_citus_distributes, without a catalog read where no Citus is loaded
+ */
+extern bool um_citus_routes(const char *name);
+
+/*
  * 55000 when Citus distributes the store but not table user_metadata.name,
  * which call is about to write: a store distributed before 1.4 whose new
  * tables distribute_on_citus has not distributed yet

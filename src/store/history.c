@@ -50,12 +50,14 @@
 #include "access/stratnum.h"
 #include "access/table.h"
 #include "access/tableam.h"
+#include "access/xact.h"
 #include "catalog/index.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_am.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "common/hashfn.h"
+#include "executor/executor.h"
 #include "executor/spi.h"
 #include "executor/tuptable.h"
 #include "funcapi.h"
@@ -85,6 +87,44 @@
 #define HISTORY_TABLE "user_metadata.user_metadata_history"
 #define HISTORY_HINT "Give user_metadata.user_metadata_history back its columns and its primary key (app_id, user_id, seq) as CREATE EXTENSION made them."
 #define SETTINGS_HINT "Give user_metadata.history_settings back its columns app_id text, enabled boolean, keep_max_age interval and keep_max_count integer, as CREATE EXTENSION made them."
+
+/*
+ * A history row's columns: HSTMT_RECORD's parameters in this order, and
+ * record_as_owner's values
+ */
+typedef enum HistoryColumn
+{
+	HCOL_APP_ID,
+	HCOL_USER_ID,
+	HCOL_SEQ,
+	HCOL_CHANGED_AT,
+	HCOL_CHANGED_BY,
+	HCOL_CHANGED_BY_USER_ID,
+	HCOL_PATCH,
+	HCOL_METADATA,
+	HCOL_DOC_HASH,
+	HCOL_SINCE_FULL,
+	HCOL_GAP_BEFORE,
+	NUM_HISTORY_COLUMNS
+} HistoryColumn;
+
+static const struct
+{
+	const char *name;
+	Oid			type;
+}			history_columns[NUM_HISTORY_COLUMNS] = {
+	[HCOL_APP_ID] = {"app_id", TEXTOID},
+	[HCOL_USER_ID] = {"user_id", TEXTOID},
+	[HCOL_SEQ] = {"seq", INT8OID},
+	[HCOL_CHANGED_AT] = {"changed_at", TIMESTAMPTZOID},
+	[HCOL_CHANGED_BY] = {"changed_by", TEXTOID},
+	[HCOL_CHANGED_BY_USER_ID] = {"changed_by_user_id", TEXTOID},
+	[HCOL_PATCH] = {"patch", JSONBOID},
+	[HCOL_METADATA] = {"metadata", JSONBOID},
+	[HCOL_DOC_HASH] = {"doc_hash", INT8OID},
+	[HCOL_SINCE_FULL] = {"since_full", INT4OID},
+	[HCOL_GAP_BEFORE] = {"gap_before", BOOLOID},
+};
 
 /* The merging statement running now, set by the store */
 static text *pending_app_id = NULL;
@@ -235,6 +275,7 @@ typedef struct StatementSettings
 {
 	List	   *apps;
 	Oid			history_rows;
+	bool		own_heap;		/* its rows are its own, not Citus's to route */
 } StatementSettings;
 
 static StatementSettings *
@@ -291,16 +332,13 @@ typedef enum HistoryStatement
 	h ".app_id OPERATOR(pg_catalog.=) $1 AND " h ".user_id OPERATOR(pg_catalog.=) $2"
 
 static const StatementDef hstatements[NUM_HISTORY_STATEMENTS] = {
-	/*
-	 * $3 changed_by, $4 changed_by_user_id, $5 patch, $6 the whole document
-	 * or NULL, $7 its hash, $8 rows since the last whole one, $9 gap_before,
-	 * $10 seq
-	 */
+	/* the columns in the order of history_columns, which record_as_owner fills */
 	[HSTMT_RECORD] = {
 		"INSERT INTO " HISTORY_TABLE
 		" (app_id, user_id, seq, changed_at, changed_by, changed_by_user_id, patch, metadata, doc_hash, since_full, gap_before)"
-		" VALUES ($1, $2, $10, pg_catalog.clock_timestamp(), $3, $4, $5, $6, $7, $8, $9)",
-		10, {TEXTOID, TEXTOID, TEXTOID, TEXTOID, JSONBOID, JSONBOID, INT8OID, INT4OID, BOOLOID, INT8OID},
+		" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+		NUM_HISTORY_COLUMNS,
+		{TEXTOID, TEXTOID, INT8OID, TIMESTAMPTZOID, TEXTOID, TEXTOID, JSONBOID, JSONBOID, INT8OID, INT4OID, BOOLOID},
 		SPI_OK_INSERT, 0, {InvalidOid}
 	},
 	/*
@@ -440,6 +478,7 @@ typedef struct HistoryChange
 	bool		mismatch;		/* the patch does not rebuild document */
 	HistorySettings settings;
 	Oid			history_rows;	/* where last_row finds the user's rows */
+	bool		own_heap;
 } HistoryChange;
 
 /* The newest history row of a user: what the next row is built on */
@@ -459,10 +498,9 @@ typedef struct LastRow
  * start alone took a quarter of the recording.
  */
 static LastRow
-last_row(text *app_id, text *user_id, Oid history_rows)
+last_row(Relation heap, text *app_id, text *user_id)
 {
 	LastRow		last = {false};
-	Relation	heap = table_open(history_rows, RowExclusiveLock);
 	AttrNumber	keys[3] = {
 		history_table_column(heap, "app_id", TEXTOID),
 		history_table_column(heap, "user_id", TEXTOID),
@@ -512,40 +550,121 @@ last_row(text *app_id, text *user_id, Oid history_rows)
 	index_endscan(scan);
 	UnregisterSnapshot(snapshot);
 	index_close(index, AccessShareLock);
-	table_close(heap, RowExclusiveLock);
 	return last;
+}
+
+/*
+ * Whether a history row can go straight into the heap and its indexes
+ * (insert_row), setting the attribute number of each column: the table is
+ * a plain one of this node (own_heap), as CREATE EXTENSION made it, or has only what
+ * ExecSimpleRelationInsert applies as the executor would (indexes, CHECK
+ * and NOT NULL constraints).  What it would miss sends the row through
+ * HSTMT_RECORD: triggers (foreign keys and deferred unique constraints are
+ * triggers too), rules, forced row security or another owner's policies
+ * and privileges, another column (its default), a generated or identity
+ * column, a partitioned or Citus table.
+ */
+static bool
+plain_history_table(Relation rel, bool own_heap, AttrNumber *attnums)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+	int			found = 0;
+
+	if (!own_heap || rel->rd_rel->relkind != RELKIND_RELATION || rel->trigdesc != NULL ||
+		rel->rd_rules != NULL || rel->rd_rel->relforcerowsecurity ||
+		rel->rd_rel->relowner != GetUserId())
+		return false;
+	for (int i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+		int			column;
+
+		if (att->attisdropped)
+			continue;
+		for (column = 0; column < NUM_HISTORY_COLUMNS; column++)
+			if (strcmp(NameStr(att->attname), history_columns[column].name) == 0)
+				break;
+		if (column == NUM_HISTORY_COLUMNS || att->atttypid != history_columns[column].type ||
+			att->attgenerated != '\0' || att->attidentity != '\0')
+			return false;
+		attnums[column] = att->attnum;
+		found++;
+	}
+	return found == NUM_HISTORY_COLUMNS;
+}
+
+/*
+ * The row into the heap and its indexes, as logical replication's apply
+ * does: an executor start of HSTMT_RECORD took half of its cost.  The
+ * command counter moves on, as after a statement, for pruning's and the
+ * next row's reads.
+ */
+static void
+insert_row(Relation rel, const AttrNumber *attnums, const Datum *values, const bool *nulls)
+{
+	EState	   *estate = CreateExecutorState();
+	ResultRelInfo *result = makeNode(ResultRelInfo);
+	TupleDesc	desc = RelationGetDescr(rel);
+	TupleTableSlot *slot = ExecInitExtraTupleSlot(estate, desc, &TTSOpsVirtual);
+
+	estate->es_output_cid = GetCurrentCommandId(true);
+	InitResultRelInfo(result, rel, 0, NULL, 0);
+	ExecOpenIndices(result, false);
+	ExecClearTuple(slot);
+	memset(slot->tts_isnull, true, desc->natts * sizeof(bool));
+	for (int column = 0; column < NUM_HISTORY_COLUMNS; column++)
+	{
+		slot->tts_values[attnums[column] - 1] = values[column];
+		slot->tts_isnull[attnums[column] - 1] = nulls[column];
+	}
+	ExecStoreVirtualTuple(slot);
+	ExecSimpleRelationInsert(result, estate, slot);
+	ExecCloseIndices(result);
+	ExecResetTupleTable(estate->es_tupleTable, false);
+	FreeExecutorState(estate);
+	CommandCounterIncrement();
 }
 
 static Datum
 record_as_owner(FunctionCallInfo fcinfo, void *arg)
 {
 	HistoryChange *change = arg;
-	Datum		values[10];
-	bool		nulls[10] = {false};
+	Datum		values[NUM_HISTORY_COLUMNS];
+	bool		nulls[NUM_HISTORY_COLUMNS] = {false};
+	AttrNumber	attnums[NUM_HISTORY_COLUMNS];
 	text	   *user_id = um_identity_user_id_if_set();
-	LastRow		last = last_row(change->app_id, change->user_id, change->history_rows);
+	Relation	heap = table_open(change->history_rows, RowExclusiveLock);
+	LastRow		last = last_row(heap, change->app_id, change->user_id);
 	bool		gap = last.found ? last.doc_hash != change->before_hash : change->had_document;
 	bool		whole = change->patch == NULL || change->mismatch || gap || !last.found ||
 		last.since_full >= HISTORY_FULL_EVERY - 1;
 
-	values[0] = PointerGetDatum(change->app_id);
-	values[1] = PointerGetDatum(change->user_id);
-	values[2] = CStringGetTextDatum(GetUserNameFromId(GetOuterUserId(), false));
-	values[3] = PointerGetDatum(user_id);
-	nulls[3] = user_id == NULL;
-	values[4] = PointerGetDatum(change->patch);
-	nulls[4] = change->patch == NULL;
-	values[5] = JsonbPGetDatum(change->document);
-	nulls[5] = !whole;
-	values[6] = Int64GetDatum(document_hash(change->document));
-	values[7] = Int32GetDatum(whole ? 0 : last.since_full + 1);
-	values[8] = BoolGetDatum(gap);
-	values[9] = Int64GetDatum(last.exists ? last.seq + 1 : 1);
+	values[HCOL_APP_ID] = PointerGetDatum(change->app_id);
+	values[HCOL_USER_ID] = PointerGetDatum(change->user_id);
+	values[HCOL_SEQ] = Int64GetDatum(last.exists ? last.seq + 1 : 1);
+	values[HCOL_CHANGED_AT] = TimestampTzGetDatum(GetCurrentTimestamp());
+	values[HCOL_CHANGED_BY] = CStringGetTextDatum(GetUserNameFromId(GetOuterUserId(), false));
+	values[HCOL_CHANGED_BY_USER_ID] = PointerGetDatum(user_id);
+	nulls[HCOL_CHANGED_BY_USER_ID] = user_id == NULL;
+	values[HCOL_PATCH] = PointerGetDatum(change->patch);
+	nulls[HCOL_PATCH] = change->patch == NULL;
+	values[HCOL_METADATA] = JsonbPGetDatum(change->document);
+	nulls[HCOL_METADATA] = !whole;
+	values[HCOL_DOC_HASH] = Int64GetDatum(document_hash(change->document));
+	values[HCOL_SINCE_FULL] = Int32GetDatum(whole ? 0 : last.since_full + 1);
+	values[HCOL_GAP_BEFORE] = BoolGetDatum(gap);
 
-	history_connect();
-	run_history_statement(HSTMT_RECORD, values, nulls, false);
-	if (SPI_processed != 1)
-		um_statement_changed(&history_statements, "It recorded no history row.");
+	if (plain_history_table(heap, change->own_heap, attnums))
+		insert_row(heap, attnums, values, nulls);
+	else
+	{
+		history_connect();
+		run_history_statement(HSTMT_RECORD, values, nulls, false);
+		if (SPI_processed != 1)
+			um_statement_changed(&history_statements, "It recorded no history row.");
+		SPI_finish();
+	}
+	table_close(heap, RowExclusiveLock);
 	/*
 	 * Pruning keeps a whole document: the time to prune is when one comes,
 	 * unless it is the user's first row, with nothing before it to prune.
@@ -559,8 +678,11 @@ record_as_owner(FunctionCallInfo fcinfo, void *arg)
 		(change->settings.has_age ||
 		 (change->settings.has_count &&
 		  last.seq + 1 > (int64) change->settings.count + HISTORY_FULL_EVERY - 1)))
+	{
+		history_connect();
 		(void) prune_user(change->app_id, change->user_id, &change->settings, last.seq + 1);
-	SPI_finish();
+		SPI_finish();
+	}
 	return (Datum) 0;
 }
 
@@ -580,10 +702,14 @@ record_change(FunctionCallInfo fcinfo, StatementSettings *statement, text *app_i
 	if (settings == NULL)
 		return;
 	if (!OidIsValid(statement->history_rows))
+	{
 		statement->history_rows =
 			history_relation("user_metadata_history", true, ((TriggerData *) fcinfo->context)->tg_relation,
 							 "The change history of the user documents is kept in that table.");
+		statement->own_heap = !um_citus_routes("user_metadata_history");
+	}
 	change.history_rows = statement->history_rows;
+	change.own_heap = statement->own_heap;
 	change.settings = *settings;
 	empty = um_merge_root(NULL, NULL);
 	change.had_document = before != NULL;

@@ -16,7 +16,7 @@
 
 #include "pg_compat.h"
 
-#define UM_STATEMENT_MAX_ARGS 10
+#define UM_STATEMENT_MAX_ARGS 11
 #define UM_STATEMENT_MAX_COLUMNS 5
 
 typedef struct StatementDef

@@ -7,7 +7,7 @@
 -- the history directly; the SQLSTATE of every refused call.
 --
 BEGIN;
-SELECT plan(47);
+SELECT plan(53);
 
 CREATE ROLE um_h_admin;
 CREATE ROLE um_h_scoped;
@@ -187,6 +187,60 @@ SELECT is(pg_temp.state_after($$ALTER TABLE user_metadata.user_metadata_history 
 SELECT is(pg_temp.state_after($$ALTER TABLE user_metadata.user_metadata_history DROP CONSTRAINT user_metadata_history_pkey$$,
 	$$SELECT user_metadata.update_user_metadata('c3', '{"x":1}')$$), '55000',
 	'without its primary key, by which a write finds the last history row, the write fails (55000)');
+-- What a DBA adds to the history table applies to the rows the writes
+-- record: a row goes straight into the heap only when nothing added needs
+-- the executor (history.c, plain_history_table).  probe's first column
+-- after setup and stmt, or 'error SQLSTATE'; everything is rolled back.
+CREATE FUNCTION pg_temp.probe_after(setup text, stmt text, probe text) RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+	result text;
+BEGIN
+	BEGIN
+		EXECUTE setup;
+		EXECUTE stmt;
+		EXECUTE probe INTO result;
+		RAISE EXCEPTION USING ERRCODE = 'UM001', MESSAGE = coalesce(result, '(no row)');
+	EXCEPTION WHEN OTHERS THEN
+		RETURN CASE WHEN SQLSTATE = 'UM001' THEN SQLERRM ELSE 'error ' || SQLSTATE END;
+	END;
+END $$;
+CREATE FUNCTION pg_temp.mark_row() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	NEW.changed_by := 'marked by a trigger';
+	RETURN NEW;
+END $$;
+SELECT is(pg_temp.probe_after(
+	$$CREATE TRIGGER mark BEFORE INSERT ON user_metadata.user_metadata_history FOR EACH ROW EXECUTE FUNCTION pg_temp.mark_row()$$,
+	$$SELECT user_metadata.update_user_metadata('c4', '{"x":1}')$$,
+	$$SELECT changed_by FROM user_metadata.user_metadata_history WHERE user_id = 'c4' ORDER BY seq DESC LIMIT 1$$),
+	'marked by a trigger', 'a DBA''s BEFORE INSERT trigger on the history table changes the recorded row');
+SELECT is(pg_temp.probe_after(
+	$$ALTER TABLE user_metadata.user_metadata_history ADD COLUMN note text DEFAULT 'the default'$$,
+	$$SELECT user_metadata.update_user_metadata('c4', '{"x":2}')$$,
+	$$SELECT note FROM user_metadata.user_metadata_history WHERE user_id = 'c4' ORDER BY seq DESC LIMIT 1$$),
+	'the default', 'a column a DBA added to the history table gets its default in every recorded row');
+SELECT is(pg_temp.probe_after(
+	$$CREATE TABLE public.um_h_log (user_id text);
+	  CREATE RULE logged AS ON INSERT TO user_metadata.user_metadata_history DO ALSO INSERT INTO public.um_h_log VALUES (NEW.user_id)$$,
+	$$SELECT user_metadata.update_user_metadata('c4', '{"x":3}')$$,
+	$$SELECT string_agg(user_id, ',') FROM public.um_h_log$$),
+	'c4', 'a DBA''s rule on the history table runs for every recorded row');
+SELECT is(pg_temp.probe_after(
+	$$ALTER TABLE user_metadata.user_metadata_history ADD CONSTRAINT no_secret CHECK (patch IS NULL OR NOT patch ? 'secret')$$,
+	$$SELECT user_metadata.update_user_metadata('c4', '{"secret":1}')$$,
+	$$SELECT 'recorded'$$),
+	'error 23514', 'a DBA''s CHECK constraint on the history table refuses the write whose row breaks it (23514)');
+SELECT is(pg_temp.probe_after(
+	$$CREATE UNIQUE INDEX once ON user_metadata.user_metadata_history (app_id, user_id) WHERE patch ? 'once'$$,
+	$$SELECT user_metadata.update_user_metadata('c4', '{"once":1}'); SELECT user_metadata.update_user_metadata('c4', '{"once":2}')$$,
+	$$SELECT 'recorded twice'$$),
+	'error 23505', 'a DBA''s unique index on the history table gets every recorded row: the second write it forbids fails (23505)');
+SELECT is(pg_temp.probe_after(
+	$$CREATE INDEX by_patch ON user_metadata.user_metadata_history USING gin (patch); SET LOCAL enable_seqscan = off$$,
+	$$SELECT user_metadata.update_user_metadata('c4', '{"found":1}')$$,
+	$$SELECT count(*) FROM user_metadata.user_metadata_history WHERE patch @> '{"found":1}'$$),
+	'1', 'a DBA''s index on the history table finds the row a write recorded');
 CREATE TABLE pg_temp.other (x int);
 CREATE TRIGGER wrong BEFORE INSERT ON pg_temp.other FOR EACH ROW EXECUTE FUNCTION user_metadata.record_history();
 SELECT throws_ok($$INSERT INTO pg_temp.other VALUES (1)$$, '39P01', NULL,
