@@ -556,9 +556,9 @@ last_row(Relation heap, text *app_id, text *user_id)
 /*
  * Whether a history row can go straight into the heap and its indexes
  * (insert_row), setting the attribute number of each column: the table is
- * a plain one of this node (own_heap), as CREATE EXTENSION made it, or has only what
- * ExecSimpleRelationInsert applies as the executor would (indexes, CHECK
- * and NOT NULL constraints).  What it would miss sends the row through
+ * a plain one of this node (own_heap), as CREATE EXTENSION made it, or has
+ * only what ExecSimpleRelationInsert applies as the executor would
+ * (indexes, CHECK and NOT NULL constraints).  What it would miss sends the row through
  * HSTMT_RECORD: triggers (foreign keys and deferred unique constraints are
  * triggers too), rules, forced row security or another owner's policies
  * and privileges, another column (its default), a generated or identity
