@@ -477,8 +477,7 @@ typedef struct HistoryChange
 	bool		had_document;
 	bool		mismatch;		/* the patch does not rebuild document */
 	HistorySettings settings;
-	Oid			history_rows;	/* where last_row finds the user's rows */
-	bool		own_heap;
+	const StatementSettings *statement; /* where the user's rows are */
 } HistoryChange;
 
 /* The newest history row of a user: what the next row is built on */
@@ -492,22 +491,68 @@ typedef struct LastRow
 } LastRow;
 
 /*
+ * Find each of the history columns in rel, InvalidAttrNumber where it is
+ * missing or of another type; returns whether rel has those columns and no
+ * other, none of them generated or identity (what insert_row fills)
+ */
+static bool
+find_history_columns(Relation rel, AttrNumber *attnums)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+	bool		only_these = true;
+	int			found = 0;
+
+	for (int column = 0; column < NUM_HISTORY_COLUMNS; column++)
+		attnums[column] = InvalidAttrNumber;
+	for (int i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+		int			column;
+
+		if (att->attisdropped)
+			continue;
+		for (column = 0; column < NUM_HISTORY_COLUMNS; column++)
+			if (strcmp(NameStr(att->attname), history_columns[column].name) == 0)
+				break;
+		if (column == NUM_HISTORY_COLUMNS || att->atttypid != history_columns[column].type)
+		{
+			only_these = false;
+			continue;
+		}
+		if (att->attgenerated != '\0' || att->attidentity != '\0')
+			only_these = false;
+		attnums[column] = att->attnum;
+		found++;
+	}
+	return only_these && found == NUM_HISTORY_COLUMNS;
+}
+
+/* A column found by find_history_columns, or 42804 where it was not */
+static AttrNumber
+needed_column(Relation rel, const AttrNumber *attnums, HistoryColumn column)
+{
+	if (attnums[column] != InvalidAttrNumber)
+		return attnums[column];
+	return history_table_column(rel, history_columns[column].name, history_columns[column].type);
+}
+
+/*
  * Read it straight from the primary key, backwards, with the latest
  * snapshot: the writer that held the user's row lock before us has
  * committed its row.  Joined into the insert as a query, its executor
  * start alone took a quarter of the recording.
  */
 static LastRow
-last_row(Relation heap, text *app_id, text *user_id)
+last_row(Relation heap, const AttrNumber *attnums, text *app_id, text *user_id)
 {
 	LastRow		last = {false};
 	AttrNumber	keys[3] = {
-		history_table_column(heap, "app_id", TEXTOID),
-		history_table_column(heap, "user_id", TEXTOID),
-		history_table_column(heap, "seq", INT8OID)
+		needed_column(heap, attnums, HCOL_APP_ID),
+		needed_column(heap, attnums, HCOL_USER_ID),
+		needed_column(heap, attnums, HCOL_SEQ)
 	};
-	AttrNumber	doc_hash = history_table_column(heap, "doc_hash", INT8OID);
-	AttrNumber	since_full = history_table_column(heap, "since_full", INT4OID);
+	AttrNumber	doc_hash = needed_column(heap, attnums, HCOL_DOC_HASH);
+	AttrNumber	since_full = needed_column(heap, attnums, HCOL_SINCE_FULL);
 	Oid			indexid = um_primary_key_index(heap);
 	Relation	index = OidIsValid(indexid) ? index_open(indexid, AccessShareLock) : NULL;
 	ScanKeyData scankeys[2];
@@ -555,42 +600,21 @@ last_row(Relation heap, text *app_id, text *user_id)
 
 /*
  * Whether a history row can go straight into the heap and its indexes
- * (insert_row), setting the attribute number of each column: the table is
- * a plain one of this node (own_heap), as CREATE EXTENSION made it, or has
- * only what ExecSimpleRelationInsert applies as the executor would
- * (indexes, CHECK and NOT NULL constraints).  What it would miss sends the row through
- * HSTMT_RECORD: triggers (foreign keys and deferred unique constraints are
- * triggers too), rules, forced row security or another owner's policies
- * and privileges, another column (its default), a generated or identity
- * column, a partitioned or Citus table.
+ * (insert_row): the table is a plain one of this node (own_heap) with only
+ * its own columns (find_history_columns), as CREATE EXTENSION made it, or
+ * has only what ExecSimpleRelationInsert applies as the executor would
+ * (indexes, CHECK and NOT NULL constraints).  What it would miss sends the
+ * row through HSTMT_RECORD: triggers (foreign keys and deferred unique
+ * constraints are triggers too), rules, forced row security or another
+ * owner's policies and privileges, another column (its default), a
+ * generated or identity column, a partitioned or Citus table.
  */
 static bool
-plain_history_table(Relation rel, bool own_heap, AttrNumber *attnums)
+plain_history_table(Relation rel, bool own_heap, bool only_own_columns)
 {
-	TupleDesc	desc = RelationGetDescr(rel);
-	int			found = 0;
-
-	if (!own_heap || rel->rd_rel->relkind != RELKIND_RELATION || rel->trigdesc != NULL ||
-		rel->rd_rules != NULL || rel->rd_rel->relforcerowsecurity ||
-		rel->rd_rel->relowner != GetUserId())
-		return false;
-	for (int i = 0; i < desc->natts; i++)
-	{
-		Form_pg_attribute att = TupleDescAttr(desc, i);
-		int			column;
-
-		if (att->attisdropped)
-			continue;
-		for (column = 0; column < NUM_HISTORY_COLUMNS; column++)
-			if (strcmp(NameStr(att->attname), history_columns[column].name) == 0)
-				break;
-		if (column == NUM_HISTORY_COLUMNS || att->atttypid != history_columns[column].type ||
-			att->attgenerated != '\0' || att->attidentity != '\0')
-			return false;
-		attnums[column] = att->attnum;
-		found++;
-	}
-	return found == NUM_HISTORY_COLUMNS;
+	return own_heap && only_own_columns && rel->rd_rel->relkind == RELKIND_RELATION &&
+		rel->trigdesc == NULL && rel->rd_rules == NULL && !rel->rd_rel->relforcerowsecurity &&
+		rel->rd_rel->relowner == GetUserId();
 }
 
 /*
@@ -633,8 +657,9 @@ record_as_owner(FunctionCallInfo fcinfo, void *arg)
 	bool		nulls[NUM_HISTORY_COLUMNS] = {false};
 	AttrNumber	attnums[NUM_HISTORY_COLUMNS];
 	text	   *user_id = um_identity_user_id_if_set();
-	Relation	heap = table_open(change->history_rows, RowExclusiveLock);
-	LastRow		last = last_row(heap, change->app_id, change->user_id);
+	Relation	heap = table_open(change->statement->history_rows, RowExclusiveLock);
+	bool		only_own_columns = find_history_columns(heap, attnums);
+	LastRow		last = last_row(heap, attnums, change->app_id, change->user_id);
 	bool		gap = last.found ? last.doc_hash != change->before_hash : change->had_document;
 	bool		whole = change->patch == NULL || change->mismatch || gap || !last.found ||
 		last.since_full >= HISTORY_FULL_EVERY - 1;
@@ -654,7 +679,7 @@ record_as_owner(FunctionCallInfo fcinfo, void *arg)
 	values[HCOL_SINCE_FULL] = Int32GetDatum(whole ? 0 : last.since_full + 1);
 	values[HCOL_GAP_BEFORE] = BoolGetDatum(gap);
 
-	if (plain_history_table(heap, change->own_heap, attnums))
+	if (plain_history_table(heap, change->statement->own_heap, only_own_columns))
 		insert_row(heap, attnums, values, nulls);
 	else
 	{
@@ -708,8 +733,7 @@ record_change(FunctionCallInfo fcinfo, StatementSettings *statement, text *app_i
 							 "The change history of the user documents is kept in that table.");
 		statement->own_heap = !um_citus_routes("user_metadata_history");
 	}
-	change.history_rows = statement->history_rows;
-	change.own_heap = statement->own_heap;
+	change.statement = statement;
 	change.settings = *settings;
 	empty = um_merge_root(NULL, NULL);
 	change.had_document = before != NULL;
