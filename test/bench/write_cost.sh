@@ -9,7 +9,8 @@
 # PostgreSQL under test (PG_CONFIG); the contenders in turn in every round;
 # the median and the minimum over the rounds of the backend's CPU time per
 # call (/proc/self/schedstat: on a shared machine, wall-clock time mostly
-# measures the other work):
+# measures the other work), and the WAL it writes per call (full-page
+# images included: the pages a write first changes since a checkpoint):
 #   base     the library of BASE (default fd14e7d, release 1.3), swapped in
 #            for user_metadata.so, the history trigger disabled and the
 #            table's CHECK constraints the SQL expressions of 1.3: the upsert
@@ -79,18 +80,21 @@ sql <<'SQL'
 CREATE FUNCTION public.cpu_ns() RETURNS bigint LANGUAGE sql AS $$
 	SELECT split_part(pg_read_file('/proc/self/schedstat'), ' ', 1)::bigint
 $$;
-CREATE FUNCTION public.upsert_us(calls int) RETURNS numeric LANGUAGE plpgsql AS $$
+-- CPU µs and WAL bytes per call
+CREATE FUNCTION public.upsert_us(calls int) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE
 	t0 bigint;
+	wal0 pg_lsn;
 BEGIN
 	FOR i IN 1..200 LOOP
 		PERFORM user_metadata.update_user_metadata('u' || (1 + (random() * 9999)::int), '{"n": 1, "s": "y", "flag": false}', 'b');
 	END LOOP;
 	t0 := public.cpu_ns();
+	wal0 := pg_current_wal_insert_lsn();
 	FOR i IN 1..calls LOOP
 		PERFORM user_metadata.update_user_metadata('u' || (1 + (random() * 9999)::int), '{"n": 1, "s": "y", "flag": false}', 'b');
 	END LOOP;
-	RETURN round((public.cpu_ns() - t0) / 1000.0 / calls, 2);
+	RETURN round((public.cpu_ns() - t0) / 1000.0 / calls, 2) || ' ' || round((pg_current_wal_insert_lsn() - wal0) / calls);
 END $$;
 SQL
 rules='{"max_keys": 10, "max_bytes": 1000, "other_keys": false, "keys": {"n": "number", "s": ["string", "null"], "flag": "boolean"}}'
@@ -168,7 +172,8 @@ tps_cases="none rules history"
 interleave "$cases" "$work/tps" cpu_per_call
 interleave "$tps_cases" "$work/e2e" pgbench_tps
 storage=$(cat "$work/storage")
-median() { grep "^$1 " "${2:-$work/tps}" | awk '{print $2}' | sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
+# median CASE [FILE [FIELD]]
+median() { grep "^$1 " "${2:-$work/tps}" | awk -v f="${3:-2}" '{print $f}' | sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
 minimum() { grep "^$1 " "$work/tps" | awk '{print $2}' | sort -n | head -1; }
 base_med=$(median base)
 base_min=$(minimum base)
@@ -183,11 +188,11 @@ read -r hrows hwhole husers hpatch hdocs hsize <<<"$storage"
 	echo "PostgreSQL $("$PGBIN/pg_config" --version | sed 's/PostgreSQL //'), $(nproc) cores (shared with other work);"
 	echo "the backend's CPU µs per update_user_metadata call (/proc/self/schedstat) over $rounds rounds of $calls calls, the contenders in turn in each round."
 	echo
-	echo "| contender | CPU µs per call, median | ÷ base | ÷ none | CPU µs per call, minimum | ÷ base | ÷ none |"
-	echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
+	echo "| contender | CPU µs per call, median | ÷ base | ÷ none | CPU µs per call, minimum | ÷ base | ÷ none | WAL bytes per call, median |"
+	echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 	for c in $cases; do
 		med=$(median "$c") min=$(minimum "$c")
-		echo "| $c | $med | $(ratio "$base_med" "$med") | $(ratio "$none_med" "$med") | $min | $(ratio "$base_min" "$min") | $(ratio "$none_min" "$min") |"
+		echo "| $c | $med | $(ratio "$base_med" "$med") | $(ratio "$none_med" "$med") | $min | $(ratio "$base_min" "$min") | $(ratio "$none_min" "$min") | $(median "$c" "$work/tps" 3) |"
 	done
 	echo
 	echo "History storage after the last \`history\` round ($calls calls over $husers users): $hrows rows,"
@@ -202,7 +207,7 @@ read -r hrows hwhole husers hpatch hdocs hsize <<<"$storage"
 		echo "| $c | $med | $(ratio "$med" "$(median none "$work/e2e")") |"
 	done
 	echo
-	echo "Rounds (CPU µs per call): $(tr '\n' ';' <"$work/tps" | sed 's/;$//; s/;/; /g')"
+	echo "Rounds (CPU µs, WAL bytes per call): $(tr '\n' ';' <"$work/tps" | sed 's/;$//; s/;/; /g')"
 	echo
 	echo "Rounds (TPS): $(tr '\n' ';' <"$work/e2e" | sed 's/;$//; s/;/; /g')"
 } >"$out"
